@@ -1,0 +1,137 @@
+"""Every hook a plugin can implement, in one place (project name ``invigilator``).
+
+Hooks register or build things at start-up: routes, jobs, config sections, CLI commands,
+migrations, templates, demo data. None is called on the per-frame media path; the pipeline calls
+detector objects directly. A test fails when a hook here lacks a docstring or a test.
+
+Hooks that may do I/O (``invigilator_startup``, ``invigilator_shutdown``,
+``invigilator_seed_demo``) may be written ``async def``; the caller awaits what they return.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Iterable, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pluggy
+from pydantic import BaseModel
+
+from core.ports import JobFunction
+
+if TYPE_CHECKING:
+    import click
+
+    from core.services import Services
+
+PROJECT = "invigilator"
+
+hookspec = pluggy.HookspecMarker(PROJECT)
+hookimpl = pluggy.HookimplMarker(PROJECT)
+
+
+@hookspec
+def invigilator_config_sections() -> Mapping[str, type[BaseModel]]:
+    """Declare the ``plugins.toml`` tables this plugin owns and the model that validates each.
+
+    Called once at boot, before any backend opens. Return ``{"judge": JudgeConfig}`` to own the
+    ``[judge]`` table. Validation errors stop the boot with the table and field named; a claimed
+    table missing from the file gets the model's defaults. Read the validated value later with
+    ``services.section("judge", JudgeConfig)``. Two plugins claiming one table is a boot error.
+    """
+    raise NotImplementedError
+
+
+@hookspec
+def invigilator_routes() -> Iterable[Any]:
+    """Return the HTTP endpoints this plugin serves (``webapp.routing.Endpoint`` objects).
+
+    Called once while the web app is built. Declare endpoints with ``webapp.routing.Router``:
+    each carries its method, path, request/response models, roles and summary, and so appears
+    in the one OpenAPI document at ``/openapi.json``. Pages (HTML) are endpoints too, declared
+    with ``include_in_schema=False``. A path that another plugin already serves is a boot error.
+    """
+    raise NotImplementedError
+
+
+@hookspec
+def invigilator_jobs() -> Mapping[str, JobFunction]:
+    """Return background job functions by name, for ``services.jobs.enqueue(name, ...)``.
+
+    Called once by both the web process and ``invigilator worker``. Each function is
+    ``async def job(ctx: dict, **kwargs)``; ``ctx["services"]`` holds the opened
+    :class:`core.services.Services`. Names are global: prefix them with the plugin name
+    (``"notify.send_email"``). A name registered twice is a boot error.
+    """
+    raise NotImplementedError
+
+
+@hookspec
+def invigilator_startup(services: Services) -> Awaitable[None] | None:
+    """Run after every backend is open and migrations are current, before traffic is served.
+
+    ``services`` gives the database, event log, blob store, cache, bus, job queue and the
+    validated plugin sections. Use it to warm caches or start background tasks the plugin owns.
+    May be ``async``. An exception here marks the plugin as failed (with the reason shown by
+    ``invigilator plugins list``) and the server still starts.
+    """
+    raise NotImplementedError
+
+
+@hookspec
+def invigilator_shutdown(services: Services) -> Awaitable[None] | None:
+    """Release what ``invigilator_startup`` acquired; called once while the process stops.
+
+    Runs before the backends close, so a plugin may still flush to them. May be ``async``.
+    Exceptions are logged and do not stop the other plugins' shutdown.
+    """
+    raise NotImplementedError
+
+
+@hookspec
+def invigilator_seed_demo(services: Services) -> Awaitable[list[str] | None] | list[str] | None:
+    """Create this plugin's demo data for ``invigilator seed-demo`` (and ``make run``).
+
+    Must be idempotent: running seed-demo twice creates nothing new. Return lines to print
+    for the person who ran it (e.g. demo logins), or ``None``. May be ``async``.
+    """
+    raise NotImplementedError
+
+
+@hookspec
+def invigilator_cli_commands() -> Iterable[click.Command]:
+    """Return extra ``click`` commands to add under the ``invigilator`` command line.
+
+    Called when the CLI starts. A command whose name is already taken is reported and skipped.
+    """
+    raise NotImplementedError
+
+
+@hookspec
+def invigilator_migration_dirs() -> Iterable[Path]:
+    """Return folders of Alembic revisions for the tables this plugin owns.
+
+    ``invigilator migrate`` runs the kernel's revisions and every plugin's together (Alembic
+    ``version_locations``); a plugin's first revision should set ``branch_labels`` to its name
+    and ``depends_on`` the kernel's head so the order is well defined.
+    """
+    raise NotImplementedError
+
+
+@hookspec
+def invigilator_template_dirs() -> Iterable[Path]:
+    """Return folders of Jinja templates for this plugin's pages.
+
+    They are searched after the web app's own templates, so a page can extend ``base.html``.
+    Name templates under a folder of the plugin's name to avoid clashes.
+    """
+    raise NotImplementedError
+
+
+@hookspec
+def invigilator_static_dirs() -> Mapping[str, Path]:
+    """Return static asset folders by URL prefix, served under ``/static/<prefix>/``.
+
+    Assets are served from this server only: pages load nothing from third-party hosts.
+    """
+    raise NotImplementedError

@@ -1,0 +1,1 @@
+"""The accounts plugin: users and roles (authentication arrives with the accounts issue)."""

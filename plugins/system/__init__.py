@@ -1,0 +1,1 @@
+"""The system plugin: the home page, version and plugin inventory."""

@@ -1,0 +1,1 @@
+"""Keyword-only CRUD functions over the kernel's tables; each takes an open session."""

@@ -1,0 +1,1 @@
+"""Alembic revisions for the kernel's tables; plugins add their own version folders."""

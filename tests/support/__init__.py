@@ -1,0 +1,1 @@
+"""Helpers shared by test suites: the real servers the production adapters are tested against."""

@@ -1,0 +1,87 @@
+"""The composition root: ``create_app(settings)`` builds the whole aiohttp application.
+
+It reads ``plugins.toml``, builds the plugin manager, collects every plugin's endpoints, jobs,
+templates and static folders, and opens the backends in a ``cleanup_ctx`` so that the same
+factory serves ``invigilator serve``, the tests and any ASGI-less deployment.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+
+from core import __version__
+from core.errors import ConfigError
+from core.plugin_config import read_plugins_file
+from core.plugin_manager import InvigilatorPluginManager, build_plugin_manager
+from core.settings import Settings
+from webapp.api_docs import add_api_docs
+from webapp.binding import add_endpoints
+from webapp.health import SCHEMA_STATE, SchemaState, core_endpoints
+from webapp.keys import PLUGINS, SETTINGS
+from webapp.lifecycle import services_context
+from webapp.metrics import add_metrics
+from webapp.middlewares import build_middlewares
+from webapp.pages import setup_pages
+from webapp.routing import Endpoint
+
+API_TITLE = "Invigilator API"
+API_DESCRIPTION = (
+    "One document for every route of the server and its plugins: proctoring, exams, question "
+    "bank, judge and notifications. Errors always use the JSON error envelope."
+)
+
+
+def load_plugin_manager(settings: Settings) -> InvigilatorPluginManager:
+    """Read ``plugins.toml`` and build the manager; raises :class:`ConfigError` when invalid."""
+    pm = build_plugin_manager(read_plugins_file(settings.plugins_file))
+    if settings.strict_plugins and pm.failed():
+        reasons = "; ".join(f"{r.name}: {r.reason}" for r in pm.failed())
+        raise ConfigError(f"plugins failed to load (strict_plugins is on): {reasons}")
+    return pm
+
+
+def _flatten(results: Iterable[Iterable[Any] | None]) -> list[Any]:
+    return [item for result in results for item in result or ()]
+
+
+def collect_endpoints(pm: InvigilatorPluginManager) -> list[Endpoint]:
+    endpoints = core_endpoints()
+    for item in _flatten(reversed(pm.hook.invigilator_routes())):
+        if not isinstance(item, Endpoint):
+            raise ConfigError(f"invigilator_routes returned {type(item).__name__}, not Endpoint")
+        endpoints.append(item)
+    return endpoints
+
+
+def create_app(
+    settings: Settings, *, plugin_manager: InvigilatorPluginManager | None = None
+) -> web.Application:
+    """Build the application. Backends open when the app starts, not here."""
+    pm = plugin_manager or load_plugin_manager(settings)
+    app = web.Application(
+        middlewares=build_middlewares(settings),
+        client_max_size=settings.max_body_bytes,
+    )
+    app[SETTINGS] = settings
+    app[PLUGINS] = pm
+    app[SCHEMA_STATE] = SchemaState()
+
+    endpoints = collect_endpoints(pm)
+    add_metrics(app)
+    setup_pages(
+        app,
+        extra_template_dirs=[Path(p) for p in _flatten(pm.hook.invigilator_template_dirs())],
+        static_dirs={
+            prefix: Path(path)
+            for mapping in pm.hook.invigilator_static_dirs()
+            for prefix, path in dict(mapping or {}).items()
+        },
+    )
+    add_endpoints(app, endpoints)
+    add_api_docs(app, lambda: endpoints, title=API_TITLE, version=__version__)
+    app.cleanup_ctx.append(services_context)
+    return app
