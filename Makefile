@@ -9,7 +9,8 @@ CONSTRAINTS  := .ci/constraints.txt
 STAMP        := $(VENV)/.installed
 SERVICES_STAMP := $(SERVICES_VENV)/.installed
 # The MongoDB wire-protocol test server needs Python >= 3.13.
-PYTHON313    ?= $(shell command -v python3.13 || ls -d $$HOME/.pyenv/versions/3.13*/bin/python3.13 2>/dev/null | tail -n 1)
+PYTHON313    ?= $(shell for p in $$HOME/.pyenv/versions/3.13*/bin/python3.13 $$(command -v python3.13); do \
+                  "$$p" -c 'import sys; assert sys.version_info >= (3, 13)' 2>/dev/null && { echo "$$p"; break; }; done)
 
 .PHONY: run test install install-test lint typecheck test-only services system-deps lock clean
 

@@ -96,7 +96,8 @@ class Cache(Backend, Protocol):
     async def delete(self, key: str) -> None: ...
 
     async def incr(self, key: str, amount: int = 1, ttl: float | None = None) -> int:
-        """Atomically add to a counter; ``ttl`` is set when the counter is created."""
+        """Atomically add to a counter; ``ttl`` is set when the counter is created.
+        Raises ``InvalidInput`` when the key holds something other than an integer."""
 
 
 class Bus(Backend, Protocol):
@@ -105,7 +106,8 @@ class Bus(Backend, Protocol):
     async def publish(self, channel: str, message: bytes) -> None: ...
 
     def subscribe(self, channel: str) -> AbstractAsyncContextManager[AsyncIterator[bytes]]:
-        """Messages published to ``channel`` after the context is entered."""
+        """Messages published to ``channel`` after the context is entered; the iterator ends
+        when the context exits or the bus closes."""
 
 
 JobStatus = Literal["queued", "in_progress", "complete", "failed", "not_found"]
@@ -125,10 +127,15 @@ class JobQueue(Backend, Protocol):
     ) -> str | None:
         """Queue a job; returns its id, or ``None`` when a job with ``job_id`` already exists."""
 
+    def set_context(self, ctx: dict[str, Any]) -> None:
+        """Give jobs run by this process their ``ctx`` (``ctx["services"]``); the in-process
+        queue needs it, a Redis queue's workers get theirs from ``invigilator worker``."""
+
     async def status(self, job_id: str) -> JobStatus: ...
 
     async def result(self, job_id: str, timeout: float = 10.0) -> Any:
-        """Wait for the job and return its value; re-raises its failure."""
+        """Wait for the job and return its value; re-raises its failure. Raises the built-in
+        ``TimeoutError`` when it does not finish in time and ``NotFound`` for an unknown id."""
 
 
 JobRegistry = Mapping[str, JobFunction]

@@ -40,9 +40,7 @@ async def open_services(
         jobs=queue,
         sections=dict(sections or {}),
     )
-    set_context = getattr(queue, "set_context", None)
-    if callable(set_context):
-        set_context({"services": services})
+    queue.set_context({"services": services})
     return services
 
 

@@ -165,7 +165,10 @@ def migrate(check: bool) -> None:
         pending = pending_revisions(url, dirs)
         click.echo("schema current" if not pending else f"pending: {', '.join(pending)}")
         sys.exit(1 if pending else 0)
+    pending = pending_revisions(url, dirs)
     upgrade(url, dirs)
+    if pending:
+        click.echo(f"upgraded to: {', '.join(pending)}")
     click.echo("schema current")
 
 

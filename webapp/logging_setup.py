@@ -95,4 +95,7 @@ def configure_logging(settings: Settings, *, stream: TextIO | None = None) -> lo
     root.setLevel(settings.log_level)
     # Our access-log middleware writes one record per request; aiohttp's own would duplicate it.
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
+    # Alembic narrates every connection at INFO ("Context impl SQLiteImpl"); `migrate` reports
+    # what it applied itself.
+    logging.getLogger("alembic").setLevel(logging.WARNING)
     return handler

@@ -79,8 +79,9 @@ def test_migrate_then_check(env: dict[str, str]) -> None:
     code, output = run(env, "migrate", "--check")
     assert code == 1
     assert "0001_kernel" in output
-    code, _ = run(env, "migrate")
+    code, output = run(env, "migrate")
     assert code == 0
+    assert "upgraded to: 0001_kernel, 0001_sample" in output
     code, output = run(env, "migrate", "--check")
     assert code == 0
     assert "schema current" in output

@@ -13,16 +13,12 @@ from collections.abc import Iterator
 import pymysql
 import pytest
 
+from tests.support.services import unavailable
+
 MYSQL_HOST = os.environ.get("INVIGILATOR_TEST_MYSQL_HOST", "127.0.0.1")
 MYSQL_PORT = int(os.environ.get("INVIGILATOR_TEST_MYSQL_PORT", "3306"))
 MYSQL_USER = os.environ.get("INVIGILATOR_TEST_MYSQL_USER", "root")
 MYSQL_PASSWORD = os.environ.get("INVIGILATOR_TEST_MYSQL_PASSWORD", "")
-
-
-def _unavailable(reason: str) -> None:
-    if os.environ.get("INVIGILATOR_TEST_SERVICES") == "required":
-        pytest.fail(f"required test service unavailable: {reason}", pytrace=False)
-    pytest.skip(reason)
 
 
 def _admin() -> pymysql.connections.Connection:  # type: ignore[type-arg]
@@ -42,7 +38,7 @@ def mysql_url() -> Iterator[str]:
     try:
         admin = _admin()
     except pymysql.err.OperationalError as error:
-        _unavailable(f"MariaDB at {MYSQL_HOST}:{MYSQL_PORT}: {error}")
+        unavailable(f"MariaDB at {MYSQL_HOST}:{MYSQL_PORT}: {error}")
     name = f"invigilator_test_{secrets.token_hex(4)}"
     with admin.cursor() as cursor:
         cursor.execute(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci")
