@@ -129,6 +129,32 @@ def invigilator_template_dirs() -> Iterable[Path]:
 
 
 @hookspec
+def invigilator_authenticator() -> Any:
+    """Return a callable that identifies who sent a request, or ``None``.
+
+    Called once while the web app is built. Each callable is ``async (request) -> Principal |
+    None`` (``webapp.keys.Principal``); on every request they are tried in plugin registration
+    order and the first ``Principal`` wins, so a single sign-on plugin can sit beside the
+    built-in accounts plugin. ``None`` from all of them means anonymous. A callable may raise
+    ``core.errors.Unauthorized``/``Forbidden`` (a revoked session, a failed CSRF check), which
+    answers the request with that error at once. Roles declared on routes are then enforced in
+    one place by the web layer.
+    """
+    raise NotImplementedError
+
+
+@hookspec
+def invigilator_nav_items(roles: frozenset[str]) -> Iterable[tuple[str, str]] | None:
+    """Return ``(label, href)`` links for the page header, for someone holding ``roles``.
+
+    Called on every page render with the signed-in person's roles (empty when anonymous), so
+    keep it a cheap, pure function. Each plugin adds the pages it owns, e.g. the proctor wall
+    for ``"proctor"``. Links appear in plugin registration order.
+    """
+    raise NotImplementedError
+
+
+@hookspec
 def invigilator_static_dirs() -> Mapping[str, Path]:
     """Return static asset folders by URL prefix, served under ``/static/<prefix>/``.
 

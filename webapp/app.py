@@ -7,7 +7,7 @@ factory serves ``invigilator serve``, the tests and any ASGI-less deployment.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +21,7 @@ from core.settings import Settings
 from webapp.api_docs import add_api_docs
 from webapp.binding import add_endpoints
 from webapp.health import SCHEMA_STATE, SchemaState, core_endpoints
-from webapp.keys import PLUGINS, SETTINGS
+from webapp.keys import AUTHENTICATE, NAV_ITEMS, PLUGINS, SETTINGS, Authenticator, Principal
 from webapp.lifecycle import services_context
 from webapp.metrics import add_metrics
 from webapp.middlewares import build_middlewares
@@ -57,6 +57,29 @@ def collect_endpoints(pm: InvigilatorPluginManager) -> list[Endpoint]:
     return endpoints
 
 
+def chain_authenticators(authenticators: list[Authenticator]) -> Authenticator:
+    """Try each plugin's authenticator in registration order; the first principal wins."""
+
+    async def authenticate(request: web.Request) -> Principal | None:
+        for authenticator in authenticators:
+            principal = await authenticator(request)
+            if principal is not None:
+                return principal
+        return None
+
+    return authenticate
+
+
+def nav_provider(pm: InvigilatorPluginManager) -> Callable[[frozenset[str]], list[tuple[str, str]]]:
+    """Header links for a set of roles, from every plugin's ``invigilator_nav_items``."""
+
+    def items(roles: frozenset[str]) -> list[tuple[str, str]]:
+        answers = reversed(pm.hook.invigilator_nav_items(roles=roles))  # registration order
+        return [(str(label), str(href)) for label, href in _flatten(answers)]
+
+    return items
+
+
 def create_app(
     settings: Settings, *, plugin_manager: InvigilatorPluginManager | None = None
 ) -> web.Application:
@@ -69,6 +92,10 @@ def create_app(
     app[SETTINGS] = settings
     app[PLUGINS] = pm
     app[SCHEMA_STATE] = SchemaState()
+    authenticators = [a for a in reversed(pm.hook.invigilator_authenticator()) if a is not None]
+    if authenticators:
+        app[AUTHENTICATE] = chain_authenticators(authenticators)
+    app[NAV_ITEMS] = nav_provider(pm)
 
     endpoints = collect_endpoints(pm)
     add_metrics(app)

@@ -24,10 +24,9 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from core.errors import ConfigError
 from webapp.errors import ApiError, request_id_of
-from webapp.keys import AUTHENTICATE, SERVICES, SETTINGS, Principal
+from webapp.keys import AUTHENTICATE, PRINCIPAL, SERVICES, SETTINGS, Principal
 from webapp.routing import ApiRequest, Endpoint
 
-PRINCIPAL: web.RequestKey[Principal | None] = web.RequestKey("principal")
 DEFAULT_MAX_BODY_BYTES = 1024 * 1024
 JSON = "application/json"
 

@@ -11,12 +11,15 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import urlencode
 
 from aiohttp import web
 from pydantic import BaseModel, Field
 
 from core.errors import InvigilatorError
 from webapp.logging_setup import REQUEST_ID
+
+LOGIN_PATH = "/login"  # the sign-in page (served by the accounts plugin)
 
 log = logging.getLogger("invigilator.errors")
 
@@ -164,6 +167,10 @@ async def error_middleware(request: web.Request, handler: Any) -> web.StreamResp
         status, code, details = 500, "internal_error", None
         message = "The server hit an unexpected error. Quote the request id when reporting it."
     if wants_html(request):
+        if status == 401 and request.method == "GET":  # a page needs a sign-in: go and get one
+            target = request.path_qs
+            location = f"{LOGIN_PATH}?{urlencode({'next': target})}"
+            return web.Response(status=303, headers={"Location": location})
         page = await _render_html_error(request, status, code, message, headers)
         if page is not None:
             return page

@@ -22,8 +22,11 @@ class Principal:
 
 
 Authenticator = Callable[[web.Request], Awaitable[Principal | None]]
+NavProvider = Callable[[frozenset[str]], list[tuple[str, str]]]
 
 SETTINGS: web.AppKey[Settings] = web.AppKey("settings", Settings)
 SERVICES: web.AppKey[Services] = web.AppKey("services", Services)
 PLUGINS: web.AppKey[InvigilatorPluginManager] = web.AppKey("plugins", InvigilatorPluginManager)
 AUTHENTICATE: web.AppKey[Authenticator] = web.AppKey("authenticate")
+NAV_ITEMS: web.AppKey[NavProvider] = web.AppKey("nav_items")
+PRINCIPAL: web.RequestKey[Principal | None] = web.RequestKey("principal")

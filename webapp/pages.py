@@ -21,6 +21,7 @@ from aiohttp.web_urldispatcher import StaticResource
 
 from core.errors import ConfigError
 from webapp.errors import request_id_of
+from webapp.keys import NAV_ITEMS, PRINCIPAL
 
 log = logging.getLogger("invigilator.pages")
 
@@ -133,11 +134,15 @@ def render(
 ) -> web.Response:
     """Render a template into an HTML response, with the values every layout needs."""
     env = request.config_dict[TEMPLATES]
+    principal = request.get(PRINCIPAL)
+    nav = request.config_dict.get(NAV_ITEMS)
+    roles = principal.roles if principal is not None else frozenset()
     values: dict[str, Any] = {
         "request": request,
         "request_id": request_id_of(request),
         "current_path": request.path,
-        "nav_items": [],
+        "principal": principal,
+        "nav_items": [{"label": label, "href": href} for label, href in nav(roles)] if nav else [],
     }
     values.update(context or {})
     html = env.get_template(template_name).render(values)

@@ -1,37 +1,23 @@
-"""Demo accounts for ``seed-demo``: one user per role, with logins printed for the person."""
+"""The accounts plugin: sign-in, sessions, tokens, users and roles, the security audit log and
+face enrollment. Each concern lives in its own module; this file only wires them to hooks."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel
 
 from core.hookspecs import hookimpl
 from core.services import Services
-from storage.crud.user import create_user, get_user_by_email
-from storage.tables.user import Role, UserCreate
+from plugins.accounts import admin_api, auth_api, enrollment_api, pages
+from plugins.accounts.authn import authenticate
+from plugins.accounts.config import AccountsConfig
+from plugins.accounts.seed import seed_demo_users
+from webapp.routing import Endpoint
 
-DEMO_DOMAIN = "example.com"  # reserved for documentation (RFC 2606)
-
-
-class AccountsConfig(BaseModel):
-    """The ``[accounts]`` table of plugins.toml."""
-
-    demo_password: str = Field(
-        "invigilator-demo",
-        min_length=8,
-        max_length=128,
-        description="Password of the demo accounts seed-demo creates (change it or never "
-        "seed a demo on a public server).",
-    )
-
-
-DEMO_USERS = (
-    (Role.ADMIN, "demo-admin", "Ada Admin"),
-    (Role.EXAMINER, "demo-examiner", "Evan Examiner"),
-    (Role.PROCTOR, "demo-proctor", "Priya Proctor"),
-    (Role.CANDIDATE, "demo-candidate", "Chen Candidate"),
-)
+HERE = Path(__file__).parent
 
 
 @hookimpl
@@ -40,21 +26,50 @@ def invigilator_config_sections() -> Mapping[str, type[BaseModel]]:
 
 
 @hookimpl
+def invigilator_migration_dirs() -> Iterable[Path]:
+    return [HERE / "migrations"]
+
+
+@hookimpl
+def invigilator_routes() -> list[Endpoint]:
+    return [
+        *auth_api.router.endpoints,
+        *admin_api.router.endpoints,
+        *enrollment_api.router.endpoints,
+        *pages.router.endpoints,
+    ]
+
+
+@hookimpl
+def invigilator_authenticator() -> Any:
+    return authenticate
+
+
+@hookimpl
+def invigilator_template_dirs() -> Iterable[Path]:
+    return [HERE / "templates"]
+
+
+@hookimpl
+def invigilator_static_dirs() -> Mapping[str, Path]:
+    return {"accounts": HERE / "static"}
+
+
+@hookimpl
+def invigilator_nav_items(roles: frozenset[str]) -> list[tuple[str, str]]:
+    return pages.nav_items(roles)
+
+
+@hookimpl
+async def invigilator_startup(services: Services) -> None:
+    await auth_api.start_live_sessions(services)
+
+
+@hookimpl
+async def invigilator_shutdown(services: Services) -> None:
+    await auth_api.stop_live_sessions()
+
+
+@hookimpl
 async def invigilator_seed_demo(services: Services) -> list[str]:
-    config = services.section("accounts", AccountsConfig)
-    lines = ["Demo logins (password for all: " + config.demo_password + "):"]
-    async with services.db.session() as session:
-        for role, local, name in DEMO_USERS:
-            email = f"{local}@{DEMO_DOMAIN}"
-            if await get_user_by_email(session, email=email) is None:
-                await create_user(
-                    session,
-                    user_in=UserCreate(
-                        email=email,
-                        display_name=name,
-                        role=role,
-                        password=config.demo_password,
-                    ),
-                )
-            lines.append(f"  {role.value:<10} {email}")
-    return lines
+    return await seed_demo_users(services)

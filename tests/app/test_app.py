@@ -147,3 +147,51 @@ async def test_signed_blob_link_round_trip(client: TestClient) -> None:  # type:
     assert tampered.status == 404
     other = await client.get(f"/blobs/snapshots/a1/0002.jpg?{parts.query}")
     assert other.status == 404
+
+
+async def test_plugin_authenticator_and_roles(tmp_path: Path) -> None:
+    settings = load_settings(
+        data_dir=tmp_path / "var",
+        plugins_file=write_plugins_file(tmp_path, extra="header_auth = true\n"),
+    )
+    async with TestClient(TestServer(create_app(settings))) as client:
+        anonymous = await client.get("/api/v1/sample/whoami")
+        assert anonymous.status == 401
+        candidate = await client.get(
+            "/api/v1/sample/whoami", headers={"X-Sample-Roles": "candidate"}
+        )
+        assert candidate.status == 403
+        examiner = await client.get(
+            "/api/v1/sample/whoami", headers={"X-Sample-Roles": "examiner,proctor"}
+        )
+        assert examiner.status == 200
+        assert (await examiner.json()) == {"text": "sample-user:examiner,proctor"}
+
+
+async def test_anonymous_browser_is_sent_to_sign_in(client: TestClient) -> None:  # type: ignore[type-arg]
+    response = await client.get(
+        "/api/v1/system/plugins", headers={"Accept": "text/html"}, allow_redirects=False
+    )
+    assert response.status == 401  # an /api/ path answers JSON even to a browser
+    page = await client.get(
+        "/sample/private?x=1", headers={"Accept": "text/html"}, allow_redirects=False
+    )
+    assert page.status == 303
+    assert page.headers["Location"] == "/login?next=%2Fsample%2Fprivate%3Fx%3D1"
+    api_client = await client.get("/sample/private", allow_redirects=False)
+    assert api_client.status == 401  # a non-browser client gets the JSON envelope
+
+
+async def test_nav_items_follow_roles(tmp_path: Path) -> None:
+    settings = load_settings(
+        data_dir=tmp_path / "var",
+        plugins_file=write_plugins_file(tmp_path, extra="header_auth = true\n"),
+    )
+    async with TestClient(TestServer(create_app(settings))) as client:
+        anonymous = await (await client.get("/api/v1/sample/page")).text()
+        examiner = await (
+            await client.get("/api/v1/sample/page", headers={"X-Sample-Roles": "examiner"})
+        ).text()
+    assert 'href="/api/v1/sample/page"' in anonymous
+    assert "Sample reports" not in anonymous
+    assert "Sample reports" in examiner

@@ -81,7 +81,7 @@ def test_migrate_then_check(env: dict[str, str]) -> None:
     assert "0001_kernel" in output
     code, output = run(env, "migrate")
     assert code == 0
-    assert "upgraded to: 0001_kernel, 0001_sample" in output
+    assert "upgraded to: 0001_accounts, 0001_kernel, 0001_sample" in output
     code, output = run(env, "migrate", "--check")
     assert code == 0
     assert "schema current" in output

@@ -1,4 +1,4 @@
-"""A fresh MariaDB/MySQL database per test session on the local server (127.0.0.1:3306).
+"""A fresh MariaDB/MySQL database per test on the local server (127.0.0.1:3306).
 
 With ``INVIGILATOR_TEST_SERVICES=required`` (set by ``make test``) a server that does not
 answer is an error; otherwise the tests that need it are skipped with the reason.
@@ -32,9 +32,9 @@ def _admin() -> pymysql.connections.Connection:  # type: ignore[type-arg]
     )
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 def mysql_url() -> Iterator[str]:
-    """``mysql+aiomysql://…`` URL of an empty database, dropped after the session."""
+    """``mysql+aiomysql://…`` URL of an empty database of its own, dropped after the test."""
     try:
         admin = _admin()
     except pymysql.err.OperationalError as error:

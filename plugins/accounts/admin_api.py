@@ -1,0 +1,5 @@
+"""Placeholder: being built."""
+
+from webapp.routing import Router
+
+router = Router()
