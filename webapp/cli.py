@@ -7,6 +7,7 @@ or ``plugins.toml`` field, never with a traceback.
 from __future__ import annotations
 
 import asyncio
+import errno
 import json
 import sys
 from collections.abc import Callable
@@ -101,14 +102,22 @@ def serve(host: str | None, port: int | None) -> None:
     for line in failed:
         click.secho(f"plugin failed: {line}", fg="yellow", err=True)
     click.echo(f"Invigilator {__version__} on {settings.effective_public_url}", err=True)
-    web.run_app(
-        app,
-        host=settings.host,
-        port=settings.port,
-        access_log=None,
-        print=None,
-        shutdown_timeout=10,
-    )
+    try:
+        web.run_app(
+            app,
+            host=settings.host,
+            port=settings.port,
+            access_log=None,
+            print=None,
+            shutdown_timeout=10,
+        )
+    except OSError as error:
+        if error.errno == errno.EADDRINUSE:
+            raise ConfigError(
+                f"{settings.host}:{settings.port} is already in use; stop the other server or "
+                "set INVIGILATOR_PORT"
+            ) from error
+        raise
 
 
 def app_failed_plugins(app: web.Application) -> list[str]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 import sqlite3
 from pathlib import Path
 
@@ -111,3 +112,13 @@ def test_worker_needs_redis(env: dict[str, str]) -> None:
     code, output = run(env, "worker")
     assert code == 2
     assert "INVIGILATOR_BROKER_URL" in output
+
+
+def test_serve_on_a_busy_port_says_so(env: dict[str, str]) -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        code, output = run(env, "serve", "--port", str(port))
+    assert code == 2
+    assert "already in use" in output
