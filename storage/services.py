@@ -2,6 +2,8 @@
 
 Opening never waits for a server: a backend that is down at boot makes ``/readyz`` fail and its
 calls raise ``Unavailable``, but the process still starts and recovers when the server returns.
+Event-log appends and blob puts go through the durable outbox (:mod:`storage.outbox`), so an
+outage of MongoDB or S3 delays those writes instead of losing them.
 """
 
 from __future__ import annotations
@@ -16,8 +18,10 @@ from core.services import Services
 from core.settings import Settings
 from storage.backends import open_blob_store, open_broker, open_event_log
 from storage.database import SqlDatabase
+from storage.outbox import DurableBlobStore, DurableEventLog, Outbox
 
 log = logging.getLogger(__name__)
+OUTBOX_INTERVAL_S = 5.0
 
 
 async def open_services(
@@ -30,22 +34,26 @@ async def open_services(
     events = await open_event_log(settings)
     blobs = await open_blob_store(settings)
     cache, bus, queue = await open_broker(settings, jobs)
+    outbox = Outbox(db, events, blobs)
     services = Services(
         settings=settings,
         db=db,
-        events=events,
-        blobs=blobs,
+        events=DurableEventLog(events, outbox),
+        blobs=DurableBlobStore(blobs, outbox),
         cache=cache,
         bus=bus,
         jobs=queue,
         sections=dict(sections or {}),
     )
     queue.set_context({"services": services})
+    outbox.start(interval=OUTBOX_INTERVAL_S)
     return services
 
 
 async def close_services(services: Services) -> None:
     """Close every backend, the job queue first so no job starts against a closed store."""
+    if isinstance(services.events, DurableEventLog):
+        await services.events.outbox.stop()
     ordered = [services.jobs, *[b for b in services.backends() if b is not services.jobs]]
     for backend in ordered:
         try:

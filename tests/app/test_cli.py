@@ -79,10 +79,10 @@ def test_plugins_list_shows_failed_plugin_with_reason(env: dict[str, str]) -> No
 def test_migrate_then_check(env: dict[str, str]) -> None:
     code, output = run(env, "migrate", "--check")
     assert code == 1
-    assert "0001_kernel" in output
+    assert "0002_kernel" in output
     code, output = run(env, "migrate")
     assert code == 0
-    assert "upgraded to: 0001_accounts, 0001_kernel, 0001_sample" in output
+    assert "upgraded to: 0001_accounts, 0001_sample, 0002_kernel" in output
     code, output = run(env, "migrate", "--check")
     assert code == 0
     assert "schema current" in output

@@ -52,7 +52,7 @@ async def test_migrations_create_kernel_and_plugin_tables(database: SqlDatabase)
 async def test_pending_revisions_reported_before_upgrade(tmp_path: Path) -> None:
     url = f"sqlite+aiosqlite:///{tmp_path / 'fresh.db'}"
     pending = await asyncio.to_thread(pending_revisions, url, [SAMPLE_MIGRATIONS])
-    assert set(pending) == {"0001_kernel", "0001_sample"}
+    assert set(pending) == {"0002_kernel", "0001_sample"}
 
 
 async def test_user_round_trip_and_unique_email(database: SqlDatabase) -> None:
