@@ -154,6 +154,21 @@ def invigilator_nav_items(roles: frozenset[str]) -> Iterable[tuple[str, str]] | 
     raise NotImplementedError
 
 
+@hookspec(firstresult=True)
+def invigilator_grade_code(
+    services: Services, payload: Mapping[str, Any], response: Mapping[str, Any]
+) -> Awaitable[float | None] | None:
+    """Grade a coding answer; return the share of its points earned, in [0, 1].
+
+    Called by the exams plugin from a background job after an attempt is submitted, once per
+    coding item. ``payload`` is the question's coding payload (languages, limits, sample and
+    hidden tests, checker) and ``response`` the candidate's ``{language, code}``. The first
+    plugin that answers grades it (a judge plugin); ``None`` from every plugin leaves the item
+    in the manual grading queue. May be ``async``; it may take as long as the tests take.
+    """
+    raise NotImplementedError
+
+
 @hookspec
 def invigilator_static_dirs() -> Mapping[str, Path]:
     """Return static asset folders by URL prefix, served under ``/static/<prefix>/``.

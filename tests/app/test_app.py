@@ -195,3 +195,16 @@ async def test_nav_items_follow_roles(tmp_path: Path) -> None:
     assert 'href="/api/v1/sample/page"' in anonymous
     assert "Sample reports" not in anonymous
     assert "Sample reports" in examiner
+
+
+async def test_grade_code_hook_first_answer_wins(client: TestClient) -> None:  # type: ignore[type-arg]
+    pm = client.app[PLUGINS]
+    payload = {"samples": [{"input": "", "output": "42"}], "languages": ["python"]}
+    answer = pm.hook.invigilator_grade_code(
+        services=client.app[SERVICES], payload=payload, response={"code": "print('42')"}
+    )
+    assert await answer == 1.0
+    wrong = pm.hook.invigilator_grade_code(
+        services=client.app[SERVICES], payload=payload, response={"code": "print(41)"}
+    )
+    assert await wrong == 0.0

@@ -1,0 +1,1 @@
+"""Exams: scheduling, sections, randomised papers, timed attempts with autosave, results."""

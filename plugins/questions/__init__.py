@@ -1,0 +1,1 @@
+"""The question bank: versioned questions of every type, tags, categories, import/export."""
