@@ -31,9 +31,9 @@ PING_TIMEOUT_S = 3.0
 def _enable_sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     """WAL lets readers work while a writer commits; foreign keys are off by default."""
     cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA busy_timeout=5000")  # first: switching to WAL may wait for a lock
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=5000")
     cursor.close()
 
 

@@ -21,7 +21,8 @@ from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
+from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import col
 
 from core.errors import InvigilatorError, Unavailable
@@ -75,6 +76,16 @@ class Outbox:
             await session.commit()
         self.backlog[target] = True
         log.warning("%s unavailable; write kept in the outbox: %s", target, error)
+
+    async def discard_blob(self, key: str) -> None:
+        """Forget queued puts of ``key`` (it is being deleted)."""
+        async with self.db.session() as session:
+            await session.execute(
+                delete(OutboxItem).where(
+                    col(OutboxItem.target) == BLOBS, col(OutboxItem.blob_key) == key
+                )
+            )
+            await session.commit()
 
     async def pending(self, target: str | None = None) -> int:
         query = select(func.count()).select_from(OutboxItem)
@@ -137,7 +148,9 @@ class Outbox:
         while True:
             try:
                 await self.flush()
-            except Exception:  # the database itself may be down; try again later
+            except SQLAlchemyError as error:  # database down, or not migrated yet
+                log.warning("outbox flush failed: %s", str(error).split("\n")[0])
+            except Exception:
                 log.exception("outbox flush failed")
             await asyncio.sleep(interval)
 
@@ -223,6 +236,7 @@ class DurableBlobStore:
         return await self.inner.stat(key)
 
     async def delete(self, key: str) -> None:
+        await self.outbox.discard_blob(key)  # a queued put must not bring it back later
         await self.inner.delete(key)
 
     async def list(self, prefix: str = "") -> list[BlobInfo]:

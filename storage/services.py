@@ -46,8 +46,13 @@ async def open_services(
         sections=dict(sections or {}),
     )
     queue.set_context({"services": services})
-    outbox.start(interval=OUTBOX_INTERVAL_S)
     return services
+
+
+def start_outbox(services: Services) -> None:
+    """Start delivering waiting writes; call once the schema (the outbox table) exists."""
+    if isinstance(services.events, DurableEventLog):
+        services.events.outbox.start(interval=OUTBOX_INTERVAL_S)
 
 
 async def close_services(services: Services) -> None:

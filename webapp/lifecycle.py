@@ -21,7 +21,7 @@ from core.ports import JobFunction
 from core.services import Services
 from core.settings import Settings
 from storage.migrate import upgrade_async
-from storage.services import close_services, open_services
+from storage.services import close_services, open_services, start_outbox
 from webapp.keys import PLUGINS, SERVICES, SETTINGS
 
 log = logging.getLogger(__name__)
@@ -52,6 +52,7 @@ async def start_services(settings: Settings, pm: InvigilatorPluginManager) -> Se
     services = await open_services(settings, jobs=plugin_jobs(pm), sections=pm.sections)
     if is_embedded_database(settings):
         await upgrade_async(settings.effective_database_url, plugin_migration_dirs(pm))
+    start_outbox(services)
     await call_async_hook(pm, "invigilator_startup", services=services)
     return services
 

@@ -20,6 +20,8 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
+from webapp.keys import SETTINGS
+
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
@@ -132,3 +134,14 @@ def _is_ip(value: str) -> bool:
 
 def is_trusted_proxy(request: web.Request, trusted: list[Network]) -> bool:
     return bool(trusted) and _in(request.remote or "", trusted)
+
+
+def request_address(request: web.Request) -> str:
+    """The client's address for a request, with the configured trusted proxies resolved.
+
+    Throttling and the audit log must agree on who a client is, and behind a proxy
+    ``request.remote`` is the proxy.
+    """
+    settings = request.config_dict.get(SETTINGS)
+    trusted = parse_networks(settings.trusted_proxies) if settings is not None else []
+    return client_address(request, trusted)

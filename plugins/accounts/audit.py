@@ -9,6 +9,7 @@ from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from plugins.accounts.tables import SecurityEvent
+from webapp.rate_limit import request_address
 
 # The kinds the accounts plugin writes; admins filter the audit page by these.
 KINDS = (
@@ -38,10 +39,10 @@ KINDS = (
 
 
 def client_ip(request: web.Request | None) -> str:
-    """The peer address as the rate limiter sees it (proxies already resolved)."""
+    """The client address as the rate limiter sees it (trusted proxies resolved)."""
     if request is None:
         return ""
-    return (request.remote or "")[:45]
+    return request_address(request)[:45]
 
 
 def record(

@@ -11,7 +11,7 @@ from pydantic import BaseModel
 
 from core.hookspecs import hookimpl
 from core.services import Services
-from plugins.accounts import admin_api, auth_api, enrollment_api, pages
+from plugins.accounts import admin_api, auth_api, enrollment_api, pages, resets
 from plugins.accounts.authn import authenticate
 from plugins.accounts.config import AccountsConfig
 from plugins.accounts.seed import seed_demo_users
@@ -41,6 +41,11 @@ def invigilator_routes() -> list[Endpoint]:
 
 
 @hookimpl
+def invigilator_jobs() -> Mapping[str, Any]:
+    return {resets.JOB: resets.request_reset_job}
+
+
+@hookimpl
 def invigilator_authenticator() -> Any:
     return authenticate
 
@@ -63,10 +68,12 @@ def invigilator_nav_items(roles: frozenset[str]) -> list[tuple[str, str]]:
 @hookimpl
 async def invigilator_startup(services: Services) -> None:
     await auth_api.start_live_sessions(services)
+    await enrollment_api.start_retention_task(services)
 
 
 @hookimpl
 async def invigilator_shutdown(services: Services) -> None:
+    await enrollment_api.stop_retention_task()
     await auth_api.stop_live_sessions()
 
 

@@ -82,7 +82,8 @@ def test_migrate_then_check(env: dict[str, str]) -> None:
     assert "0002_kernel" in output
     code, output = run(env, "migrate")
     assert code == 0
-    assert "upgraded to: 0001_accounts, 0001_sample, 0002_kernel" in output
+    assert "upgraded to:" in output
+    assert "0002_kernel" in output and "0001_sample" in output  # kernel and plugin heads
     code, output = run(env, "migrate", "--check")
     assert code == 0
     assert "schema current" in output

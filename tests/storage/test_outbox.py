@@ -202,3 +202,13 @@ async def test_real_mongodb_outage(tmp_path: Path) -> None:
             server.stop()
         await mongo.close()
         await db.close()
+
+
+async def test_deleting_a_blob_cancels_its_queued_put(parts: dict[str, Any]) -> None:
+    parts["blobs_outage"].down = True
+    await parts["store"].put("enrollment/7/face.jpg", b"photo", "image/jpeg")
+    parts["blobs_outage"].down = False
+    await parts["store"].delete("enrollment/7/face.jpg")
+    parts["clock"].now += timedelta(minutes=1)
+    await parts["outbox"].flush()
+    assert await parts["blobs"].list("enrollment/") == []

@@ -1,0 +1,201 @@
+"""Who may call what: every operation of the OpenAPI document against a written-out table.
+
+For each operation the test calls it as anonymous and as each role and classifies the answer:
+``401`` (the web layer's "sign in"), ``403`` (the web layer's "not your role") or ``allowed``
+(anything else: the request got past the role check, whatever the handler then said). A route
+added without a row here fails the test, so nobody can ship a route whose access was never
+decided. The rows are the contract of docs/accounts.md.
+
+The server under test runs the kernel and the built-in ``system`` and ``accounts`` plugins:
+every other built-in plugin is switched off here, so that this table covers what this plugin
+owns and another plugin's routes are decided by that plugin's own matrix.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp import ClientTimeout
+
+from core.plugin_manager import discover_builtins
+from core.settings import Settings, load_settings
+from plugins.accounts.tables import ApiClient
+from storage.tables.user import Role, User
+from tests.accounts.conftest import ActAs, Client, MakeUser
+from webapp.keys import SERVICES
+
+IN_SCOPE = {"accounts", "system"}
+PUBLIC: frozenset[str] = frozenset()
+ADMIN = frozenset({"admin"})
+CANDIDATE = frozenset({"candidate"})
+SIGNED_IN = frozenset({"admin", "examiner", "proctor", "candidate"})
+
+EXPECTED: dict[tuple[str, str], frozenset[str]] = {
+    # kernel and system plugin
+    ("GET", "/healthz"): PUBLIC,
+    ("GET", "/readyz"): PUBLIC,
+    ("GET", "/blobs/{key}"): PUBLIC,  # the signature in the URL is the credential
+    ("GET", "/api/v1/system/version"): PUBLIC,
+    ("GET", "/api/v1/system/plugins"): ADMIN,
+    # authentication
+    ("POST", "/api/v1/auth/login"): PUBLIC,
+    ("POST", "/api/v1/auth/token"): PUBLIC,
+    ("POST", "/api/v1/auth/refresh"): PUBLIC,
+    ("POST", "/api/v1/auth/logout"): SIGNED_IN,
+    ("GET", "/api/v1/auth/me"): SIGNED_IN,
+    ("PATCH", "/api/v1/auth/me"): SIGNED_IN,
+    ("POST", "/api/v1/auth/password"): SIGNED_IN,
+    ("POST", "/api/v1/auth/password/forgot"): PUBLIC,
+    ("POST", "/api/v1/auth/password/reset"): PUBLIC,
+    ("POST", "/api/v1/auth/register"): PUBLIC,
+    ("GET", "/api/v1/auth/session/events"): SIGNED_IN,
+    # users, clients and audit
+    ("GET", "/api/v1/users"): ADMIN,
+    ("POST", "/api/v1/users"): ADMIN,
+    ("GET", "/api/v1/users/{user_id}"): SIGNED_IN,  # others than admins: only themselves
+    ("PATCH", "/api/v1/users/{user_id}"): ADMIN,
+    ("POST", "/api/v1/users/bulk"): ADMIN,
+    ("POST", "/api/v1/users/import"): ADMIN,
+    ("GET", "/api/v1/clients"): ADMIN,
+    ("POST", "/api/v1/clients"): ADMIN,
+    ("DELETE", "/api/v1/clients/{client_id}"): ADMIN,
+    ("GET", "/api/v1/audit"): ADMIN,
+    # face enrollment
+    ("GET", "/api/v1/me/enrollment"): CANDIDATE,
+    ("DELETE", "/api/v1/me/enrollment"): CANDIDATE,
+    ("POST", "/api/v1/me/enrollment/consent"): CANDIDATE,
+    ("PUT", "/api/v1/me/enrollment/photo"): CANDIDATE,
+    ("GET", "/api/v1/me/enrollment/photo"): CANDIDATE,
+    ("GET", "/api/v1/users/{user_id}/enrollment"): ADMIN,
+}
+
+# Callers in this order: the admin goes last because its calls may delete the sample client.
+CALLERS = (None, Role.CANDIDATE, Role.PROCTOR, Role.EXAMINER, Role.ADMIN)
+_PARAM = re.compile(r"{([^}]+)}")
+
+
+async def _operations(client: Client) -> dict[tuple[str, str], dict[str, Any]]:
+    document = await (await client.get("/openapi.json")).json()
+    return {
+        (method.upper(), path): operation
+        for path, operations in document["paths"].items()
+        for method, operation in operations.items()
+    }
+
+
+def _outcome(status: int, body: Any) -> str:
+    """Which gate answered: only the web layer's own role answers count as 401/403; a handler's
+    "invalid refresh token" 401 means the caller was let through to the handler."""
+    error = body.get("error", {}) if isinstance(body, dict) else {}
+    if status == 401 and error.get("code") == "unauthorized":
+        return "401"
+    if status == 403 and error.get("code") == "forbidden":
+        return "403"
+    return "allowed"
+
+
+def _expected(allowed: frozenset[str], caller: Role | None) -> str:
+    if not allowed:
+        return "allowed"
+    if caller is None:
+        return "401"
+    return "allowed" if caller.value in allowed else "403"
+
+
+async def _call(client: Client, method: str, url: str) -> tuple[int, Any]:
+    response = await client.request(method, url, timeout=ClientTimeout(total=10))
+    try:
+        body = await response.json(content_type=None)
+    except ValueError:
+        body = None
+    return response.status, body
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    others = sorted(name for name, _ in discover_builtins("plugins") if name not in IN_SCOPE)
+    plugins_file = tmp_path / "plugins.toml"
+    plugins_file.write_text(
+        f"[plugins]\nentry_points = false\ndisabled = {json.dumps(others)}\n\n[accounts]\n"
+    )
+    return load_settings(
+        data_dir=tmp_path / "var",
+        plugins_file=plugins_file,
+        log_format="text",
+        rate_limit_per_minute=0,
+        secret_key="test-secret-key-with-enough-entropy-0123456789",
+    )
+
+
+@pytest.fixture
+async def users(make_user: MakeUser) -> dict[Role | str, User]:
+    people: dict[Role | str, User] = {role: await make_user(role) for role in Role}
+    people["target"] = await make_user(Role.CANDIDATE, email="someone.else@example.com")
+    return people
+
+
+async def test_every_route_has_a_row_and_no_row_is_stale(client: Client) -> None:
+    actual = set(await _operations(client))
+    unlisted = sorted(actual - set(EXPECTED))
+    stale = sorted(set(EXPECTED) - actual)
+    assert not unlisted, f"routes without a row in EXPECTED (decide who may call them): {unlisted}"
+    assert not stale, f"rows in EXPECTED for routes that do not exist: {stale}"
+
+
+async def test_declared_roles_match_the_table(client: Client) -> None:
+    for key, operation in (await _operations(client)).items():
+        declared = frozenset(operation.get("x-roles", ()))
+        assert declared == EXPECTED.get(key, declared), key
+
+
+async def test_every_operation_as_every_caller(
+    client: Client, act_as: ActAs, users: dict[Role | str, User]
+) -> None:
+    async with client.app[SERVICES].db.session() as db:
+        sample = ApiClient(client_id="cli_matrix", secret_hash="x", name="Matrix", roles="admin")
+        db.add(sample)
+        await db.commit()
+    values = {"user_id": str(users["target"].id), "client_id": "cli_matrix", "key": "a/b.txt"}
+    operations = await _operations(client)
+    mismatches = []
+    for caller in CALLERS:
+        act_as.user(None if caller is None else users[caller])
+        for (method, path), _operation in sorted(operations.items()):
+            missing = [name for name in _PARAM.findall(path) if name not in values]
+            assert not missing, f"{method} {path}: add a sample value for {missing}"
+            url = _PARAM.sub(lambda match: values[match.group(1)], path)
+            status, body = await _call(client, method, url)
+            got = _outcome(status, body)
+            want = _expected(EXPECTED.get((method, path), PUBLIC), caller)
+            if got != want:
+                who = caller.value if caller else "anonymous"
+                mismatches.append(f"{method} {path} as {who}: {got} ({status}), expected {want}")
+    assert not mismatches, "\n".join(mismatches)
+
+
+async def test_a_candidate_sees_only_their_own_account(
+    client: Client, act_as: ActAs, users: dict[Role | str, User]
+) -> None:
+    act_as.user(users[Role.CANDIDATE])
+    own = await client.get(f"/api/v1/users/{users[Role.CANDIDATE].id}")
+    assert own.status == 200
+    for other in (users["target"], users[Role.ADMIN], users[Role.PROCTOR]):
+        response = await client.get(f"/api/v1/users/{other.id}")
+        assert response.status == 404, other.email
+        assert other.email not in await response.text()
+
+
+async def test_a_candidate_reaches_no_admin_route(
+    client: Client, act_as: ActAs, users: dict[Role | str, User]
+) -> None:
+    act_as.user(users[Role.CANDIDATE])
+    admin_routes = [key for key, roles in EXPECTED.items() if "candidate" not in roles and roles]
+    assert len(admin_routes) >= 11
+    for method, path in admin_routes:
+        url = _PARAM.sub(str(users["target"].id), path)
+        status, body = await _call(client, method, url)
+        assert (status, _outcome(status, body)) == (403, "403"), (method, path)
