@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import secrets
+from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
@@ -142,16 +143,32 @@ class Settings(BaseSettings):
         return f"http://{host}:{self.port}"
 
     def secret(self) -> bytes:
-        """The signing key; in development it is generated once and kept in ``data_dir``."""
+        """The signing key; in development it is generated once and kept in ``data_dir``.
+
+        Called on every authenticated request, so the file is read once per process.
+        """
         if self.secret_key is not None:
             return self.secret_key.get_secret_value().encode()
-        path = self.data_dir / "secret_key"
-        if not path.exists():
-            path.parent.mkdir(parents=True, exist_ok=True)
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            with os.fdopen(fd, "w") as handle:
-                handle.write(secrets.token_urlsafe(48))
-        return path.read_text().strip().encode()
+        return _stored_secret((self.data_dir / "secret_key").resolve())
+
+
+@lru_cache(maxsize=8)
+def _stored_secret(path: Path) -> bytes:
+    if not path.exists():
+        # Written to a private temporary file, then linked into place: another process either
+        # sees no file or the whole key, and the first link wins.
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secrets.token_urlsafe(48))
+        try:
+            os.link(temporary, path)
+        except FileExistsError:
+            pass
+        finally:
+            temporary.unlink()
+    return path.read_text().strip().encode()
 
 
 def describe_validation_error(error: ValidationError, *, prefix: str = "") -> str:
