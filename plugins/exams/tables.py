@@ -153,3 +153,8 @@ class Answer(SQLModel, table=True):
     score: float | None = None
     feedback: str = Field(default="", sa_column=Column(Text, nullable=False))
     graded_by: int | None = None
+    rubric_scores: dict[str, float] | None = Field(
+        default=None,
+        sa_column=Column(JSON, nullable=True),
+        description="per-criterion marks of a manually graded essay (revision 0002_exams_clock)",
+    )
