@@ -20,8 +20,25 @@ from webapp.routing import Endpoint
 
 JSON = "application/json"
 REF_PREFIX = "#/components/schemas/"
-SECURITY: list[dict[str, list[str]]] = [{"bearerAuth": []}, {"sessionCookie": []}]
+# How callers authenticate, as served by the built-in accounts plugin (docs/accounts.md): an
+# OAuth2 token endpoint (password and client-credentials grants) issuing bearer JWTs, and the
+# browser's HttpOnly access cookie (with the X-CSRF-Token header on unsafe methods).
+TOKEN_URL = "/api/v1/auth/token"  # noqa: S105 (a URL, not a secret)
+SECURITY: list[dict[str, list[str]]] = [
+    {"oauth2": []},
+    {"bearerAuth": []},
+    {"sessionCookie": []},
+]
 SECURITY_SCHEMES = {
+    "oauth2": {
+        "type": "oauth2",
+        "description": "OAuth2 token endpoint: a person's email and password, or an API "
+        "client's id and secret. Use the access token as a bearer token.",
+        "flows": {
+            "password": {"tokenUrl": TOKEN_URL, "refreshUrl": TOKEN_URL, "scopes": {}},
+            "clientCredentials": {"tokenUrl": TOKEN_URL, "scopes": {}},
+        },
+    },
     "bearerAuth": {
         "type": "http",
         "scheme": "bearer",
@@ -31,8 +48,9 @@ SECURITY_SCHEMES = {
     "sessionCookie": {
         "type": "apiKey",
         "in": "cookie",
-        "name": "invigilator_session",
-        "description": "The browser session cookie set at sign-in.",
+        "name": "inv_access",
+        "description": "The browser's HttpOnly access cookie set at sign-in; unsafe methods "
+        "also need the X-CSRF-Token header.",
     },
 }
 _PARAM = re.compile(r"{([A-Za-z_][A-Za-z0-9_]*)(?::([^}]*))?}")

@@ -108,7 +108,7 @@ def test_declared_errors_listed(doc: dict[str, Any]) -> None:
 def test_roles_security_and_tags(doc: dict[str, Any]) -> None:
     op = doc["paths"]["/api/v1/items/{item_id}/internal"]["get"]
     assert op["x-roles"] == ["admin", "examiner"]
-    assert op["security"] == [{"bearerAuth": []}, {"sessionCookie": []}]
+    assert op["security"] == [{"oauth2": []}, {"bearerAuth": []}, {"sessionCookie": []}]
     assert {"401", "403"} <= set(op["responses"])
     public = doc["paths"]["/api/v1/items/{item_id}"]["get"]
     assert "security" not in public
@@ -117,6 +117,7 @@ def test_roles_security_and_tags(doc: dict[str, Any]) -> None:
     schemes = doc["components"]["securitySchemes"]
     assert schemes["bearerAuth"]["scheme"] == "bearer"
     assert schemes["sessionCookie"]["in"] == "cookie"
+    assert set(schemes["oauth2"]["flows"]) == {"password", "clientCredentials"}
     assert op["tags"] == ["items"]
     assert doc["tags"] == [{"name": "items"}, {"name": "misc"}]
 
