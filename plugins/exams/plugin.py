@@ -23,6 +23,7 @@ from plugins.exams import (
     grading,
     grading_api,
     judge,
+    pages,
     results_api,
 )
 from plugins.exams.config import ExamsConfig
@@ -51,7 +52,23 @@ def invigilator_routes() -> list[Endpoint]:
         *attempts_api.router.endpoints,
         *results_api.router.endpoints,
         *grading_api.router.endpoints,
+        *pages.router.endpoints,
     ]
+
+
+@hookimpl
+def invigilator_template_dirs() -> Iterable[Path]:
+    return [HERE / "templates"]
+
+
+@hookimpl
+def invigilator_static_dirs() -> Mapping[str, Path]:
+    return {"exams": HERE / "static"}
+
+
+@hookimpl
+def invigilator_nav_items(roles: frozenset[str]) -> list[tuple[str, str]]:
+    return pages.nav_items(roles)
 
 
 @hookimpl
