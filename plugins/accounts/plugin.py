@@ -60,7 +60,7 @@ def invigilator_static_dirs() -> Mapping[str, Path]:
     return {"accounts": HERE / "static"}
 
 
-@hookimpl
+@hookimpl(tryfirst=True)  # called first, listed last: Profile and Sign out end the header
 def invigilator_nav_items(roles: frozenset[str]) -> list[tuple[str, str]]:
     return pages.nav_items(roles)
 
