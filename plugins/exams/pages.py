@@ -13,8 +13,11 @@ from __future__ import annotations
 from typing import Any
 
 from aiohttp import web
+from sqlalchemy import select
+from sqlmodel import col
 
 from plugins.exams import store
+from storage.tables.user import User
 from webapp.pages import render
 from webapp.routing import ApiRequest, Router
 
@@ -29,6 +32,8 @@ QUESTION_TYPES = (
     ("essay", "Essay"),
     ("coding", "Code"),
 )
+# Candidate accounts offered as suggestions when assigning people to an exam by email.
+MAX_SUGGESTED_CANDIDATES = 2000
 
 
 def nav_items(roles: frozenset[str]) -> list[tuple[str, str]]:
@@ -95,7 +100,25 @@ async def exam_admin_page(req: ApiRequest) -> web.Response:
     exam_id = store.path_int(req, "exam_id")
     async with req.services.db.session() as db:
         exam = await store.get_exam(db, exam_id)
-    return render(req.request, "exams/admin_exam.html", {"title": exam.title, "exam_id": exam_id})
+        accounts = (
+            await db.execute(
+                select(col(User.id), col(User.email), col(User.display_name))
+                .where(col(User.role) == "candidate")
+                .order_by(col(User.email))
+                .limit(MAX_SUGGESTED_CANDIDATES)
+            )
+        ).all()
+    return render(
+        req.request,
+        "exams/admin_exam.html",
+        {
+            "title": exam.title,
+            "exam_id": exam_id,
+            "candidate_accounts": [
+                {"id": user_id, "email": email, "name": name} for user_id, email, name in accounts
+            ],
+        },
+    )
 
 
 @router.get("/admin/questions", include_in_schema=False, roles=store.STAFF)
