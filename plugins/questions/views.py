@@ -19,6 +19,7 @@ from plugins.questions.payloads import (
     QuestionPayload,
     SingleChoice,
 )
+from plugins.questions.rendering import body_html
 from plugins.questions.tables import QuestionVersion
 
 _PAYLOAD: TypeAdapter[Any] = TypeAdapter(QuestionPayload)
@@ -40,6 +41,7 @@ def candidate_view(
         "type": payload.type,
         "title": version.title,
         "body": version.body,
+        "body_html": body_html(version.body),
         "points": version.points if points is None else points,
     }
     if isinstance(payload, SingleChoice | MultipleChoice):

@@ -95,6 +95,7 @@ def test_what_each_type_shows() -> None:
         "type",
         "title",
         "body",
+        "body_html",
         "points",
     }
 

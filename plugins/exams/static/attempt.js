@@ -89,7 +89,9 @@ function drawQuestion() {
   $("question-meta").textContent =
     `Question ${current + 1} of ${view.items.length}${section ? ` · ${section}` : ""} · ${entry.points} ${entry.points === 1 ? "point" : "points"}`;
   $("question-title").textContent = question.title;
-  $("question-body").textContent = question.body;
+  // body_html is Markdown rendered and sanitised on the server (plugins/questions/rendering.py).
+  if (question.body_html) $("question-body").innerHTML = question.body_html;
+  else $("question-body").textContent = question.body;
   renderQuestion(form, question, answerOf(current)?.response ?? null);
   $("flag").checked = Boolean(answerOf(current)?.flagged);
   $("prev").disabled = current === 0;
