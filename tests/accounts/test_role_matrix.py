@@ -100,6 +100,10 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("PUT", "/api/v1/attempts/{attempt_id}/answers/{item}"): CANDIDATE,
     ("POST", "/api/v1/attempts/{attempt_id}/submit"): CANDIDATE,
     ("GET", "/api/v1/attempts/{attempt_id}/result"): STAFF | CANDIDATE,
+    # live proctoring
+    ("POST", "/api/v1/attempts/{attempt_id}/rtc/offer"): CANDIDATE,  # own attempt, in progress
+    ("DELETE", "/api/v1/attempts/{attempt_id}/rtc"): CANDIDATE,
+    ("GET", "/api/v1/attempts/{attempt_id}/rtc/stats"): frozenset({"proctor"}) | STAFF,
 }
 
 # Callers in this order: the admin goes last because its calls may delete the sample client.

@@ -1,0 +1,60 @@
+"""Media settings: ICE servers, which host addresses to gather, and the per-peer limits.
+
+ICE is configuration, not code, because the two places Invigilator runs disagree: a public
+deployment needs STUN/TURN, while a closed exam hall (and every test) runs on one machine or
+LAN where a public STUN server is unreachable and only slows gathering down. aiortc reads
+``iceServers=None`` as "use Google's public STUN server", so the default here is an explicit
+empty list.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+
+LOOPBACK = "127.0.0.1"
+
+
+class IceServer(BaseModel):
+    """One STUN or TURN server, in the shape of the browser's ``RTCIceServer``."""
+
+    urls: list[str] = Field(min_length=1, description="e.g. stun:stun.example.org:3478")
+    username: str | None = None
+    credential: str | None = None
+
+
+class MediaConfig(BaseModel):
+    """What the WebRTC termination needs to know; every field has a safe default."""
+
+    ice_servers: list[IceServer] = Field(
+        default_factory=list, description="STUN/TURN servers; empty means host candidates only"
+    )
+    host_addresses: list[str] = Field(
+        default_factory=list,
+        description="Addresses to gather host candidates on; empty means every interface",
+    )
+    bind_loopback: bool = Field(
+        False,
+        description="Also gather a 127.0.0.1 candidate (aioice skips loopback; tests and "
+        "single-machine setups need it, and so does the browser's "
+        "--allow-loopback-in-peer-connection)",
+    )
+    max_sdp_bytes: int = Field(64 * 1024, ge=1024, le=1024 * 1024)
+    max_tracks_per_peer: int = Field(3, ge=1, le=16)
+    max_peers_per_user: int = Field(2, ge=1, le=16)
+    telemetry_max_bytes: int = Field(4096, ge=64, le=65536)
+    telemetry_per_second: float = Field(10.0, gt=0, description="sustained message rate")
+    telemetry_burst: int = Field(30, ge=1, description="messages allowed back to back")
+    audio_ring_chunks: int = Field(
+        64, ge=1, le=4096, description="512-sample 16 kHz chunks kept per audio track (~2 s)"
+    )
+
+    @property
+    def changes_gathering(self) -> bool:
+        return bool(self.host_addresses) or self.bind_loopback
+
+    def gather_addresses(self, scanned: list[str]) -> list[str]:
+        """The host addresses to gather on, given the ones aioice's interface scan found."""
+        addresses = list(self.host_addresses or scanned)
+        if self.bind_loopback and LOOPBACK not in addresses:
+            addresses.append(LOOPBACK)
+        return addresses

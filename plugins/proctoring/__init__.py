@@ -1,0 +1,1 @@
+"""Live proctoring: WebRTC ingest of the candidate's camera, microphone and browser telemetry."""

@@ -1,0 +1,135 @@
+"""The proctoring plugin: the peer registry's lifetime, its settings and its routes.
+
+The registry lives in a module-level holder keyed by the services object rather than in a
+global, so several apps in one process (tests) each get their own peers and limits.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+
+from pydantic import BaseModel, Field
+
+from core.channels import SESSION_REVOKED
+from core.events import Event
+from core.hookspecs import hookimpl
+from core.services import Services
+from media.config import MediaConfig
+from media.peer import PeerRegistry
+from media.taps import Telemetry
+from plugins.proctoring import signaling
+from webapp.routing import Endpoint
+
+HERE = Path(__file__).parent
+log = logging.getLogger(__name__)
+
+
+class ProctoringConfig(MediaConfig):
+    """``[proctoring]`` in plugins.toml: the media settings plus the analysis rate."""
+
+    analysis_fps: float = Field(2.0, gt=0, le=30, description="frames analysed per second")
+
+
+class _Running:
+    def __init__(self, registry: PeerRegistry) -> None:
+        self.registry = registry
+        self.tasks: set[asyncio.Task[None]] = set()
+        self.listener: asyncio.Task[None] | None = None
+
+
+_running: dict[int, _Running] = {}
+
+
+def registry_for(services: Services) -> PeerRegistry | None:
+    """This app's registry; None before start-up or after shutdown."""
+    running = _running.get(id(services))
+    return running.registry if running is not None else None
+
+
+@hookimpl
+def invigilator_config_sections() -> Mapping[str, type[BaseModel]]:
+    return {"proctoring": ProctoringConfig}
+
+
+@hookimpl
+def invigilator_routes() -> list[Endpoint]:
+    return [*signaling.router.endpoints, *signaling.pages.endpoints]
+
+
+@hookimpl
+def invigilator_template_dirs() -> Iterable[Path]:
+    return [HERE / "templates"]
+
+
+@hookimpl
+def invigilator_static_dirs() -> Mapping[str, Path]:
+    return {"proctoring": HERE / "static"}
+
+
+@hookimpl
+async def invigilator_startup(services: Services) -> None:
+    config = services.section("proctoring", ProctoringConfig)
+    running: _Running
+
+    def on_telemetry(attempt_id: str, message: Telemetry) -> None:
+        # The data-channel callback is synchronous; the append is a tracked task so shutdown
+        # can wait for it and nothing is left running on a closed event log.
+        event = Event(
+            kind=f"telemetry.{message.type}",
+            attempt_id=attempt_id,
+            source="proctoring",
+            data=message.data,
+        )
+        task = asyncio.get_running_loop().create_task(_append(services, event))
+        running.tasks.add(task)
+        task.add_done_callback(running.tasks.discard)
+
+    running = _Running(PeerRegistry(config, on_telemetry=on_telemetry))
+    running.listener = asyncio.get_running_loop().create_task(_listen(services, running))
+    _running[id(services)] = running
+
+
+async def _append(services: Services, event: Event) -> None:
+    try:
+        await services.events.append([event])
+    except Exception:  # a lost telemetry record must not take the peer down
+        log.exception("proctoring: could not store %s", event.kind)
+
+
+async def _listen(services: Services, running: _Running) -> None:
+    """Close the peers of a revoked session: a signed-out person stops streaming at once."""
+    while True:
+        try:
+            async with services.bus.subscribe(SESSION_REVOKED) as messages:
+                async for raw in messages:
+                    try:
+                        session_id = str(json.loads(raw)["session_id"])
+                    except (ValueError, KeyError, TypeError):
+                        log.warning("ignored a malformed session.revoked message")
+                        continue
+                    await running.registry.close_where(session_id=session_id)
+            return  # the bus closed: the process is stopping
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("proctoring: revocation listener failed; resubscribing")
+            await asyncio.sleep(1)
+
+
+@hookimpl
+async def invigilator_shutdown(services: Services) -> None:
+    running = _running.pop(id(services), None)
+    if running is None:
+        return
+    if running.listener is not None:
+        running.listener.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await running.listener
+    await running.registry.close_all()
+    if running.tasks:
+        await asyncio.gather(*running.tasks, return_exceptions=True)
