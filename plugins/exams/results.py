@@ -16,7 +16,6 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
@@ -25,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from plugins.exams import grading
+from plugins.exams.schemas import ResultRowOut as ResultRow
 from plugins.exams.tables import Attempt, Exam
 from storage.tables.user import User
 
@@ -40,24 +40,6 @@ def released(exam: Exam, at: datetime) -> bool:
     if exam.release_policy == "after_close":
         return exam.closes_at is not None and at >= exam.closes_at
     return False
-
-
-@dataclass(frozen=True)
-class ResultRow:
-    attempt_id: str
-    user_id: int
-    email: str
-    display_name: str
-    number: int
-    status: str
-    started_at: datetime
-    deadline_at: datetime
-    submitted_at: datetime | None
-    time_credit_seconds: int
-    score: float | None
-    max_score: float | None
-    percent: float | None
-    passed: bool | None
 
 
 async def result_rows(db: AsyncSession, exam: Exam) -> list[ResultRow]:
@@ -89,7 +71,7 @@ async def result_rows(db: AsyncSession, exam: Exam) -> list[ResultRow]:
     ]
 
 
-CSV_COLUMNS: Sequence[str] = tuple(ResultRow.__dataclass_fields__)
+CSV_COLUMNS: Sequence[str] = tuple(ResultRow.model_fields)
 
 
 def safe_cell(value: Any) -> Any:
@@ -112,6 +94,6 @@ def to_csv(rows: Iterable[ResultRow]) -> str:
     writer = csv.writer(buffer)
     writer.writerow(CSV_COLUMNS)
     for row in rows:
-        values = asdict(row)
+        values = row.model_dump()
         writer.writerow([safe_cell(values[name]) for name in CSV_COLUMNS])
     return buffer.getvalue()

@@ -15,7 +15,7 @@ from core.errors import NotFound
 from plugins.exams import bank, clock, grading, manual, results, store
 from plugins.exams.attempt_schemas import AttemptResult, ItemResult
 from plugins.exams.errors import AttemptInProgress, ResultNotReleased, ResultPending
-from plugins.exams.schemas import Released, ResultRowOut, ResultsOut
+from plugins.exams.schemas import Released, ResultsOut
 from plugins.exams.tables import Answer
 from webapp.routing import ApiRequest, ErrorSpec, Router
 
@@ -35,7 +35,7 @@ async def exam_results(req: ApiRequest) -> ResultsOut:
     return ResultsOut(
         exam_id=exam.id,
         released=results.released(exam, clock.now()),
-        rows=[ResultRowOut.model_validate(row, from_attributes=True) for row in rows],
+        rows=rows,
     )
 
 
