@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlmodel import col
 
 from core.settings import Settings
-from plugins.exams.tables import Answer, Exam, ExamCandidate
+from plugins.exams.tables import Answer, Attempt, Exam, ExamCandidate
 from plugins.questions.tables import Question
 from storage.tables.user import User
 from tests.accounts.browser_kit import Console, Server, live_server, sign_in
@@ -133,6 +133,23 @@ async def test_examiner_writes_a_question_edits_an_exam_and_grades_an_essay(
     results = page.get_by_role("region", name="Results")
     await expect(results.get_by_role("row", name=first.email)).to_contain_text("submitted")
     await screenshot(page, folder, "admin-exam")
+
+    # Time back for the candidate still writing (the second one, who started meanwhile).
+    running = await start(client, second, exam["id"])
+    async with server.services.db.session() as db:
+        before = await db.get(Attempt, running["id"])
+    assert before is not None
+    credit = page.get_by_role("region", name="Give time back")
+    await credit.get_by_label("Minutes").fill("7")
+    await credit.get_by_label("Reason (audited)").fill("room B network outage")
+    await credit.get_by_role("button", name="Give time back").click()
+    await expect(credit.get_by_role("status")).to_contain_text(
+        "7 minutes added to 1 attempt in progress"
+    )
+    async with server.services.db.session() as db:
+        after = await db.get(Attempt, running["id"])
+    assert after is not None
+    assert (after.deadline_at - before.deadline_at).total_seconds() == 7 * 60
 
     # The grading queue: rubric marks and feedback for the essay.
     await page.goto(f"{server.base}/admin/grading")

@@ -570,6 +570,49 @@ function resultsPart(results) {
   return card;
 }
 
+/**
+ * Give time back to every attempt in progress (e.g. after an outage on the candidates' side):
+ * the server moves their stored deadlines, so open exam pages pick it up on their next save.
+ * @param {object} exam
+ */
+function creditPart(exam) {
+  const card = section("credit", "Give time back",
+    "Adds minutes to the deadline of every attempt in progress now. Outages of this server are " +
+    "credited automatically; use this for problems on the candidates' side.");
+  const form = el("form", "cluster");
+  form.noValidate = true;
+  const minutes = input("number", { min: "1", max: "1440", step: "1", value: "5", required: true });
+  const reason = input("text", { maxLength: 500, placeholder: "e.g. network outage in room B" });
+  const button = el("button", "btn btn--secondary", "Give time back");
+  button.type = "submit";
+  form.append(field("credit_minutes", "Minutes", minutes), field("credit_reason", "Reason (audited)", reason), button);
+  const region = statusRegion();
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const value = Number(minutes.value);
+    if (!Number.isInteger(value) || value < 1 || value > 1440) {
+      setStatus(region, "Enter a whole number of minutes between 1 and 1440.", "danger");
+      minutes.focus();
+      return;
+    }
+    button.disabled = true;
+    try {
+      const done = await api(`${base}/time-credit`, { method: "POST", json: { minutes: value, reason: reason.value } });
+      const count = done.credited.length;
+      setStatus(region, count === 0
+        ? "No attempt is in progress, so no deadline changed."
+        : `${value} minutes added to ${count} attempt${count === 1 ? "" : "s"} in progress.`, "success");
+    } catch (error) {
+      setStatus(region, error.message, "danger");
+    } finally {
+      button.disabled = false;
+    }
+  });
+  card.append(form, region);
+  if (exam.status !== "published") card.hidden = true;
+  return card;
+}
+
 /* ---- Page ---------------------------------------------------------------------------- */
 
 async function load() {
@@ -577,7 +620,7 @@ async function load() {
     const [exam, seats, results] = await Promise.all([
       api(base), api(`${base}/candidates`), api(`${base}/results`),
     ]);
-    root.replaceChildren(summary(exam), settingsForm(exam), sectionsPart(exam), candidatesPart(seats, exam), resultsPart(results));
+    root.replaceChildren(summary(exam), settingsForm(exam), sectionsPart(exam), candidatesPart(seats, exam), creditPart(exam), resultsPart(results));
   } catch (error) {
     setStatus(status, error.message, "danger");
   }
