@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 import pluggy
 from pydantic import BaseModel
 
+from core.detectors import Detector
 from core.ports import JobFunction
 
 if TYPE_CHECKING:
@@ -174,5 +175,19 @@ def invigilator_static_dirs() -> Mapping[str, Path]:
     """Return static asset folders by URL prefix, served under ``/static/<prefix>/``.
 
     Assets are served from this server only: pages load nothing from third-party hosts.
+    """
+    raise NotImplementedError
+
+
+@hookspec
+def invigilator_register_detectors(services: Services) -> Iterable[Detector] | None:
+    """Return the detectors this plugin provides, built from its validated config section.
+
+    Called once at start-up, before ``invigilator_startup``, with the opened services; read
+    your section with ``services.section("detector_face", FaceConfig)`` and return the
+    detectors it enables (none when it is switched off). Do not load models here: the pipeline
+    calls each detector's blocking ``load()`` on the detector's own thread, and a detector whose
+    model cannot load is logged and reported with its reason while the others run. A hook that
+    raises is reported the same way for its plugin. Names must be unique across plugins.
     """
     raise NotImplementedError

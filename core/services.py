@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from pydantic import BaseModel
 
+from core.detectors import Detector
 from core.errors import ConfigError
 from core.ports import Backend, BlobStore, Bus, Cache, Database, EventLog, JobQueue
 from core.settings import Settings
+
+if TYPE_CHECKING:
+    from prometheus_client import CollectorRegistry
 
 ConfigT = TypeVar("ConfigT", bound=BaseModel)
 
@@ -24,6 +28,12 @@ class Services:
     bus: Bus
     jobs: JobQueue
     sections: dict[str, BaseModel] = field(default_factory=dict)
+    # Filled at start-up from ``invigilator_register_detectors``, before plugin start-up hooks,
+    # so the plugin that runs the pipeline needs no handle on the plugin manager.
+    detectors: list[Detector] = field(default_factory=list)
+    detector_failures: dict[str, str] = field(default_factory=dict)  # name -> reason
+    # The web app's Prometheus registry (None in the CLI worker): plugins add collectors to it.
+    metrics: CollectorRegistry | None = None
 
     def section(self, name: str, model: type[ConfigT]) -> ConfigT:
         """The validated ``plugins.toml`` section a plugin declared."""

@@ -1,4 +1,4 @@
-"""The proctoring plugin: the peer registry's lifetime, its settings and its routes.
+"""The proctoring plugin: the peer registry's and live analysis's lifetime, settings, routes.
 
 The registry lives in a module-level holder keyed by the services object rather than in a
 global, so several apps in one process (tests) each get their own peers and limits.
@@ -23,6 +23,7 @@ from media.config import MediaConfig
 from media.peer import PeerRegistry
 from media.taps import Telemetry
 from plugins.proctoring import signaling
+from plugins.proctoring.analysis import Analysis
 from webapp.routing import Endpoint
 
 HERE = Path(__file__).parent
@@ -40,6 +41,7 @@ class _Running:
         self.registry = registry
         self.tasks: set[asyncio.Task[None]] = set()
         self.listener: asyncio.Task[None] | None = None
+        self.analysis: Analysis | None = None
 
 
 _running: dict[int, _Running] = {}
@@ -92,6 +94,14 @@ async def invigilator_startup(services: Services) -> None:
     running = _Running(PeerRegistry(config, on_telemetry=on_telemetry))
     running.listener = asyncio.get_running_loop().create_task(_listen(services, running))
     _running[id(services)] = running
+    running.analysis = Analysis(services, running.registry, config.analysis_fps)
+    await running.analysis.start()
+
+
+def analysis_for(services: Services) -> Analysis | None:
+    """This app's live analysis (its pipeline and stats); None when not running."""
+    running = _running.get(id(services))
+    return running.analysis if running is not None else None
 
 
 async def _append(services: Services, event: Event) -> None:
@@ -130,6 +140,8 @@ async def invigilator_shutdown(services: Services) -> None:
         running.listener.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await running.listener
+    if running.analysis is not None:
+        await running.analysis.stop()
     await running.registry.close_all()
     if running.tasks:
         await asyncio.gather(*running.tasks, return_exceptions=True)

@@ -208,3 +208,18 @@ async def test_grade_code_hook_first_answer_wins(client: TestClient) -> None:  #
         services=client.app[SERVICES], payload=payload, response={"code": "print(41)"}
     )
     assert await wrong == 0.0
+
+
+async def test_detectors_are_registered_loaded_and_measured(client: TestClient) -> None:  # type: ignore[type-arg]
+    """The sample plugin's detector and the built-in face detector reach the live pipeline,
+    and the pipeline's collectors appear at /metrics."""
+    from plugins.proctoring.plugin import analysis_for  # noqa: PLC0415
+
+    services = client.app[SERVICES]
+    assert {d.name for d in services.detectors} >= {"brightness", "face"}
+    analysis = analysis_for(services)
+    assert analysis is not None
+    assert set(analysis.pipeline.detectors) >= {"brightness", "face"}
+    assert services.detector_failures == {}
+    body = await (await client.get("/metrics")).text()
+    assert "detector_batch_seconds" in body

@@ -1,0 +1,1 @@
+"""Built-in detectors, one plugin package each (``detectors.face``, ...)."""

@@ -1,0 +1,1 @@
+"""Face detection with mediapipe (plugin ``detectors.face``)."""

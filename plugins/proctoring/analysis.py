@@ -1,0 +1,135 @@
+"""Live analysis: sampled frames of every connected attempt through the detector pipeline,
+observations into the event log, and the pipeline's counters into Prometheus.
+
+The loop ticks at twice the analysis rate and lets :class:`media.sampler.FrameSampler` decide
+what is due, so timer jitter never halves the effective rate. Observations are written as
+``observation.<detector>`` events: the rules that turn them into violations come later and read
+the same log, and a proctor can already see what the models saw.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from datetime import UTC, datetime
+
+from prometheus_client import CollectorRegistry, Counter, Histogram
+
+from core.detectors import Frame, Observation
+from core.events import Event
+from core.pipeline import Pipeline
+from core.services import Services
+from media.peer import PeerRegistry
+from media.sampler import FrameSampler
+
+log = logging.getLogger(__name__)
+
+_LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
+_BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128)
+
+
+class PipelineMetrics:
+    """Prometheus collectors for the pipeline, registered on the app's own registry."""
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.latency = Histogram(
+            "detector_batch_seconds",
+            "Time one batched detect call took, by detector.",
+            ("detector",),
+            buckets=_LATENCY_BUCKETS,
+            registry=registry,
+        )
+        self.batch = Histogram(
+            "detector_batch_frames",
+            "Frames in one batched detect call, by detector.",
+            ("detector",),
+            buckets=_BATCH_BUCKETS,
+            registry=registry,
+        )
+        self.drops = Counter(
+            "detector_frames_dropped_total",
+            "Frames replaced by a newer one before a busy detector could take them.",
+            ("detector",),
+            registry=registry,
+        )
+        self.failures = Counter(
+            "detector_batch_failures_total",
+            "Batched detect calls that raised.",
+            ("detector",),
+            registry=registry,
+        )
+
+    def ran(self, detector: str, batch: int, seconds: float, failed: bool) -> None:
+        self.latency.labels(detector).observe(seconds)
+        self.batch.labels(detector).observe(batch)
+        if failed:
+            self.failures.labels(detector).inc()
+
+    def dropped(self, detector: str, count: int) -> None:
+        self.drops.labels(detector).inc(count)
+
+
+def observation_event(observation: Observation) -> Event:
+    return Event(
+        kind=f"observation.{observation.detector}",
+        ts=datetime.fromtimestamp(observation.ts, UTC),
+        attempt_id=observation.attempt_id,
+        source=observation.detector,
+        data={**observation.values, "confidence": observation.confidence},
+    )
+
+
+class Analysis:
+    """The sampler → pipeline → event log loop of one app."""
+
+    def __init__(self, services: Services, registry: PeerRegistry, fps: float) -> None:
+        self.services = services
+        self.registry = registry
+        self.sampler = FrameSampler(registry, fps=fps)
+        listener = PipelineMetrics(services.metrics) if services.metrics is not None else None
+        self.pipeline = Pipeline(services.detectors, self._store, listener)
+        self.period = 1.0 / fps / 2
+        self.task: asyncio.Task[None] | None = None
+        self._attempts: set[str] = set()
+
+    async def start(self) -> None:
+        """Load the models (failures are logged and left out), then start sampling."""
+        failed = await self.pipeline.load()
+        self.services.detector_failures.update(failed)
+        log.info(
+            "analysis running",
+            extra={"detectors": self.pipeline.detectors, "failed": sorted(failed)},
+        )
+        if self.pipeline.detectors:
+            self.task = asyncio.get_running_loop().create_task(self._loop())
+
+    async def _store(self, observations: list[Observation]) -> None:
+        await self.services.events.append([observation_event(o) for o in observations])
+
+    def tick(self) -> None:
+        """Sample every due attempt once and offer the frames to the pipeline."""
+        now = time.time()
+        sampled = self.sampler.sample_all()
+        for gone in self._attempts - set(self.registry.peers):
+            self.pipeline.forget(gone)
+        self._attempts = set(self.registry.peers)
+        if sampled:
+            self.pipeline.submit([Frame(a, now, image) for a, image in sampled.items()])
+
+    async def _loop(self) -> None:
+        while True:
+            try:
+                self.tick()
+            except Exception:  # a bad frame must not end live analysis for everyone
+                log.exception("analysis tick failed")
+            await asyncio.sleep(self.period)
+
+    async def stop(self) -> None:
+        task, self.task = self.task, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        await self.pipeline.stop()
