@@ -38,10 +38,18 @@ class MediaConfig(BaseModel):
         "single-machine setups need it, and so does the browser's "
         "--allow-loopback-in-peer-connection)",
     )
-    max_sdp_bytes: int = Field(64 * 1024, ge=1024, le=1024 * 1024)
-    max_tracks_per_peer: int = Field(3, ge=1, le=16)
-    max_peers_per_user: int = Field(2, ge=1, le=16)
-    telemetry_max_bytes: int = Field(4096, ge=64, le=65536)
+    max_sdp_bytes: int = Field(
+        64 * 1024, ge=1024, le=1024 * 1024, description="Largest SDP offer accepted, in bytes."
+    )
+    max_tracks_per_peer: int = Field(
+        3, ge=1, le=16, description="Media sections (camera, microphone, screen) one peer may send."
+    )
+    max_peers_per_user: int = Field(
+        2, ge=1, le=16, description="Connections one person may hold at once."
+    )
+    telemetry_max_bytes: int = Field(
+        4096, ge=64, le=65536, description="Largest browser telemetry message, in bytes."
+    )
     telemetry_per_second: float = Field(10.0, gt=0, description="sustained message rate")
     telemetry_burst: int = Field(30, ge=1, description="messages allowed back to back")
     audio_ring_chunks: int = Field(

@@ -66,3 +66,15 @@ def test_every_setting_is_documented() -> None:
     guide = (Path(__file__).resolve().parents[2] / "docs" / "configuration.md").read_text()
     for name in Settings.model_fields:
         assert f"`INVIGILATOR_{name.upper()}`" in guide, f"docs/configuration.md lacks {name}"
+
+
+def test_every_plugin_section_field_is_described_and_documented(tmp_path: Path) -> None:
+    from webapp.app import load_plugin_manager  # noqa: PLC0415  (the composition root)
+
+    guide = (Path(__file__).resolve().parents[2] / "docs" / "configuration.md").read_text()
+    pm = load_plugin_manager(load_settings(data_dir=tmp_path))
+    assert {"accounts", "system", "exams", "questions", "proctoring"} <= set(pm.sections)
+    for section, value in pm.sections.items():
+        for name, field in type(value).model_fields.items():
+            assert field.description, f"[{section}].{name} has no description"
+            assert f"| `[{section}]` | `{name}` |" in guide, f"docs lack [{section}].{name}"

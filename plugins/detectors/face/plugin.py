@@ -26,7 +26,7 @@ SECTION = "detector_face"
 class FaceConfig(BaseModel):
     """``[detector_face]`` in plugins.toml."""
 
-    enabled: bool = True
+    enabled: bool = Field(True, description="Run the face detector.")
     model: Literal["short_range", "full_range"] = Field(
         "full_range", description="short_range: within ~2 m; full_range: within ~5 m"
     )
