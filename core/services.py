@@ -9,6 +9,7 @@ from pydantic import BaseModel
 
 from core.detectors import Detector
 from core.errors import ConfigError
+from core.plugin_manager import InvigilatorPluginManager
 from core.ports import Backend, BlobStore, Bus, Cache, Database, EventLog, JobQueue
 from core.settings import Settings
 
@@ -34,6 +35,9 @@ class Services:
     detector_failures: dict[str, str] = field(default_factory=dict)  # name -> reason
     # The web app's Prometheus registry (None in the CLI worker): plugins add collectors to it.
     metrics: CollectorRegistry | None = None
+    # The plugin manager this process booted with, so code running outside a request (jobs,
+    # background tasks) can call hooks without building a second one.
+    plugins: InvigilatorPluginManager | None = None
 
     def section(self, name: str, model: type[ConfigT]) -> ConfigT:
         """The validated ``plugins.toml`` section a plugin declared."""

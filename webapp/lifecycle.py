@@ -72,6 +72,7 @@ async def start_services(
     """Open backends, migrate an embedded schema, collect detectors, run plugin start-up hooks."""
     services = await open_services(settings, jobs=plugin_jobs(pm), sections=pm.sections)
     services.metrics = metrics
+    services.plugins = pm
     if is_embedded_database(settings):
         await upgrade_async(settings.effective_database_url, plugin_migration_dirs(pm))
     start_outbox(services)

@@ -17,6 +17,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 
 from aiohttp import web
 
@@ -143,5 +144,11 @@ def request_address(request: web.Request) -> str:
     ``request.remote`` is the proxy.
     """
     settings = request.config_dict.get(SETTINGS)
-    trusted = parse_networks(settings.trusted_proxies) if settings is not None else []
+    trusted = _trusted(tuple(settings.trusted_proxies)) if settings is not None else []
     return client_address(request, trusted)
+
+
+@lru_cache(maxsize=8)
+def _trusted(values: tuple[str, ...]) -> list[Network]:
+    """Parsed once per distinct setting: this runs on every sign-in and audit write."""
+    return parse_networks(values)

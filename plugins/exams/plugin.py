@@ -22,7 +22,6 @@ from plugins.exams import (
     exams_api,
     grading,
     grading_api,
-    judge,
     pages,
     results_api,
 )
@@ -81,10 +80,6 @@ def invigilator_jobs() -> Mapping[str, JobFunction]:
 
 @hookimpl
 async def invigilator_startup(services: Services) -> None:
-    try:
-        judge.load(services)
-    except Exception:  # grading retries the load; exams must not fail over the judge
-        log.exception("exams: could not load the plugins for code grading")
     await background.start(services)
 
 

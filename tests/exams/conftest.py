@@ -16,7 +16,7 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from core.services import Services
 from core.settings import Settings, load_settings
-from plugins.exams import clock, judge
+from plugins.exams import clock
 from storage.tables.user import User
 from tests.exams.support import Client, FakeClock, add_users, principal_from
 from webapp.app import create_app
@@ -80,7 +80,6 @@ def app(settings: Settings) -> web.Application:
 async def client(app: web.Application) -> AsyncIterator[Client]:
     async with TestClient(TestServer(app)) as test_client:
         yield test_client
-    judge.install(None)
 
 
 @pytest.fixture
