@@ -13,3 +13,13 @@ ENROLLMENT_ADDED = "enrollment.added"
 accounts plugin after a candidate's new reference photo is committed. The identity detector
 computes the face embedding from the blob (a JPEG the server re-encoded) and stores its blob key
 in ``face_enrollments.embedding_ref``; a later message for the same enrollment supersedes it."""
+
+PROCTOR_LIVE = "proctoring.live"
+"""Payload: JSON ``{"type": "tile" | "alert" | "removed", ...}`` (docs/proctoring.md, Live feed).
+Published by the process that holds an attempt's media; every process forwards it to the proctor
+WebSockets it holds whose filter admits the message's ``exam_id``."""
+
+ATTEMPT_CONTROL = "attempt.control"
+"""Payload: JSON ``{"attempt_id": str, "action": "message" | "warn" | "pause" | "resume" |
+"terminate", "text": str, "at": float, "by": int}``, published after a proctor's action is
+committed and audited. Every process forwards it to the candidate WebSockets of that attempt."""

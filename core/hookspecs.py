@@ -171,6 +171,20 @@ def invigilator_grade_code(
 
 
 @hookspec
+def invigilator_attempt_starting(
+    services: Services, exam_id: int, user_id: int, proctoring_policy: Mapping[str, Any]
+) -> Awaitable[str | None] | str | None:
+    """Veto a candidate's new attempt before it is created.
+
+    Called by the exams plugin when a candidate asks to start an attempt, after the exam's own
+    checks (window, attempts left) passed. ``proctoring_policy`` is the exam's stored policy.
+    Return an error code (``"consent_required"``) to refuse: the candidate gets a 409 with that
+    code and nothing is created; ``None`` lets the start go on. May be ``async``.
+    """
+    raise NotImplementedError
+
+
+@hookspec
 def invigilator_static_dirs() -> Mapping[str, Path]:
     """Return static asset folders by URL prefix, served under ``/static/<prefix>/``.
 

@@ -47,6 +47,13 @@ class MediaConfig(BaseModel):
     max_peers_per_user: int = Field(
         2, ge=1, le=16, description="Connections one person may hold at once."
     )
+    max_watchers_per_attempt: int = Field(
+        4,
+        ge=1,
+        le=32,
+        description="Proctors who may watch one attempt's live video and audio at once "
+        "(the server encodes the stream once per watcher).",
+    )
     telemetry_max_bytes: int = Field(
         4096, ge=64, le=65536, description="Largest browser telemetry message, in bytes."
     )

@@ -5,6 +5,11 @@ consumer is released" is checked in one function (:meth:`PeerRegistry._release`)
 for an attempt replaces its old peer (a page reload or a network change reconnects), and a
 peer that fails or closes on its own removes itself.
 
+Every incoming track goes through the peer's :class:`media.relay.PeerRelay`: the taps and each
+proctor's :class:`media.relay.Watcher` hold their own subscription. Watchers belong to the
+candidate's peer, so closing or replacing it (a reconnect) closes them too; the proctor's page
+watches again by itself.
+
 Gathering on loopback: aioice's interface scan drops 127.0.0.1 and offers no option to add it.
 Rather than patching ``aioice.ice.get_host_addresses`` for the whole process, each peer's ICE
 connections get their address list rewritten on the instance, before gathering starts; two
@@ -16,30 +21,31 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 
 from aiortc import RTCConfiguration, RTCIceServer, RTCPeerConnection, RTCSessionDescription
 from aiortc.mediastreams import MediaStreamTrack
 from aiortc.rtcdatachannel import RTCDataChannel
-from aiortc.sdp import SessionDescription
 
 from media.config import MediaConfig
+from media.relay import NotWatchable, PeerRelay, Watcher, WatcherLimit
+from media.sdp import SdpRejected, check_offer
 from media.taps import AudioChunks, LatestFrame, Telemetry, TelemetryHandler
 
+__all__ = [  # the SDP checks moved to media.sdp; callers keep importing them from here
+    "Peer",
+    "PeerLimit",
+    "PeerRegistry",
+    "SdpRejected",
+    "TelemetrySink",
+    "check_offer",
+]
 log = logging.getLogger(__name__)
 
 TelemetrySink = Callable[[str, Telemetry], None]
 """Called with (attempt_id, message) for each accepted telemetry message."""
-
-
-class SdpRejected(ValueError):
-    """The offer cannot be answered; ``code`` is the stable error code for the API."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
 
 
 class PeerLimit(RuntimeError):
@@ -55,6 +61,8 @@ class Peer:
     video: list[LatestFrame] = field(default_factory=list)
     audio: list[AudioChunks] = field(default_factory=list)
     telemetry: TelemetryHandler | None = None
+    relay: PeerRelay = field(default_factory=PeerRelay)
+    watchers: dict[str, Watcher] = field(default_factory=dict)  # by the watching user's id
     closed: bool = False
 
     @property
@@ -69,6 +77,8 @@ class PeerRegistry:
         self.peers: dict[str, Peer] = {}
         self.created = 0
         self.released = 0
+        self.watchers_created = 0
+        self.watchers_released = 0
         self._closing: set[asyncio.Task[None]] = set()
 
     def get(self, attempt_id: str) -> Peer | None:
@@ -83,11 +93,7 @@ class PeerRegistry:
         if len([p for p in others if p.attempt_id != attempt_id]) >= self.config.max_peers_per_user:
             raise PeerLimit(f"at most {self.config.max_peers_per_user} live connections per user")
         await self.close(attempt_id)
-        servers = [
-            RTCIceServer(urls=s.urls, username=s.username, credential=s.credential)
-            for s in self.config.ice_servers
-        ]
-        pc = RTCPeerConnection(RTCConfiguration(iceServers=servers))
+        pc = self._new_pc()
         peer = Peer(attempt_id, user_id, session_id, pc)
         self._wire(peer)
         try:
@@ -101,6 +107,13 @@ class PeerRegistry:
         self.created += 1
         return str(pc.localDescription.sdp)
 
+    def _new_pc(self) -> RTCPeerConnection:
+        servers = [
+            RTCIceServer(urls=s.urls, username=s.username, credential=s.credential)
+            for s in self.config.ice_servers
+        ]
+        return RTCPeerConnection(RTCConfiguration(iceServers=servers))
+
     def _wire(self, peer: Peer) -> None:
         pc = peer.pc
 
@@ -109,11 +122,12 @@ class PeerRegistry:
             if peer.closed or len(peer.video) + len(peer.audio) >= self.config.max_tracks_per_peer:
                 return
             if track.kind == "video":
-                video = LatestFrame(track)
+                video = LatestFrame(peer.relay.subscribe(peer.relay.add(track)))
                 peer.video.append(video)
                 video.start()
             elif track.kind == "audio":
-                audio = AudioChunks(track, self.config.audio_ring_chunks)
+                source = peer.relay.subscribe(peer.relay.add(track))
+                audio = AudioChunks(source, self.config.audio_ring_chunks)
                 peer.audio.append(audio)
                 audio.start()
 
@@ -133,9 +147,13 @@ class PeerRegistry:
         @pc.on("connectionstatechange")
         def on_state() -> None:
             if pc.connectionState in ("failed", "closed") and not peer.closed:
-                task = asyncio.get_running_loop().create_task(self._drop(peer))
-                self._closing.add(task)
-                task.add_done_callback(self._closing.discard)
+                self._spawn(self._drop(peer))
+
+    def _spawn(self, closing: Coroutine[Any, Any, None]) -> None:
+        """Run a close from a synchronous callback as a task that ``close_all`` waits for."""
+        task = asyncio.get_running_loop().create_task(closing)
+        self._closing.add(task)
+        task.add_done_callback(self._closing.discard)
 
     def _deliver(self, peer: Peer, message: Telemetry) -> None:
         if self.on_telemetry is not None and not peer.closed:
@@ -173,8 +191,11 @@ class PeerRegistry:
         if peer.closed:
             return
         peer.closed = True
+        for watcher in list(peer.watchers.values()):
+            await self._end_watcher(peer, watcher)
         for tap in [*peer.video, *peer.audio]:
             await tap.stop()
+        await peer.relay.close()
         with contextlib.suppress(Exception):
             await peer.pc.close()
         self.released += 1
@@ -187,43 +208,83 @@ class PeerRegistry:
         await self._release(peer)
         return True
 
+    async def watch(
+        self, attempt_id: str, offer_sdp: str, *, user_id: str, session_id: str | None = None
+    ) -> str:
+        """Answer a proctor's receive-only offer with the attempt's relayed tracks.
+
+        One watcher per person and attempt: a new offer replaces theirs (a reload). The slot
+        is taken before answering, so concurrent offers cannot pass the limit together.
+        """
+        check_offer(offer_sdp, self.config, receive_only=True)
+        peer = self.peers.get(attempt_id)
+        if peer is None or peer.closed:
+            raise NotWatchable(f"attempt {attempt_id} has no live connection here")
+        others = [w for w in peer.watchers.values() if w.user_id != user_id]
+        if len(others) >= self.config.max_watchers_per_attempt:
+            raise WatcherLimit(f"at most {self.config.max_watchers_per_attempt} watchers")
+        watcher = Watcher(attempt_id, user_id, session_id, self._new_pc())
+        old = peer.watchers.get(user_id)
+        peer.watchers[user_id] = watcher
+        self.watchers_created += 1
+
+        @watcher.pc.on("connectionstatechange")
+        def on_state() -> None:
+            if watcher.pc.connectionState in ("failed", "closed") and not watcher.closed:
+                self._spawn(self._end_watcher(peer, watcher))
+
+        try:
+            if old is not None:
+                await self._end_watcher(peer, old)
+            sdp = await watcher.negotiate(offer_sdp, peer.relay, self._rewrite_gathering)
+        except Exception as exc:  # aiortc raises many types for odd SDP; none may be a 500
+            gone = watcher.closed  # the candidate's peer closed meanwhile
+            await self._end_watcher(peer, watcher)
+            if gone:
+                raise NotWatchable(f"attempt {attempt_id} closed its connection") from exc
+            raise SdpRejected("invalid_sdp", f"the offer could not be answered: {exc}") from exc
+        except BaseException:  # cancelled: free the slot without awaiting in a cancelled task
+            self._spawn(self._end_watcher(peer, watcher))
+            raise
+        if watcher.closed:
+            raise NotWatchable(f"attempt {attempt_id} closed its connection")
+        return sdp
+
+    async def unwatch(self, attempt_id: str, user_id: str) -> bool:
+        """Close this person's watcher of the attempt; False when there was none."""
+        peer = self.peers.get(attempt_id)
+        watcher = peer.watchers.get(user_id) if peer is not None else None
+        if peer is None or watcher is None:
+            return False
+        await self._end_watcher(peer, watcher)
+        return True
+
+    async def _end_watcher(self, peer: Peer, watcher: Watcher) -> None:
+        if peer.watchers.get(watcher.user_id) is watcher:
+            del peer.watchers[watcher.user_id]
+        if await watcher.close():
+            self.watchers_released += 1
+
     async def close_where(
         self, *, user_id: str | None = None, session_id: str | None = None
     ) -> int:
-        """Close the peers of a user or of one sign-in session; how many were closed."""
-        chosen = [
-            p.attempt_id
-            for p in self.peers.values()
-            if (user_id is not None and p.user_id == user_id)
-            or (session_id is not None and p.session_id == session_id)
-        ]
-        for attempt_id in chosen:
+        """Close the peers and watchers of a user or of one sign-in session; how many."""
+
+        def chosen(c: Peer | Watcher) -> bool:
+            return (user_id is not None and c.user_id == user_id) or (
+                session_id is not None and c.session_id == session_id
+            )
+
+        watching = [(p, w) for p in self.peers.values() for w in p.watchers.values() if chosen(w)]
+        for peer, watcher in watching:
+            await self._end_watcher(peer, watcher)
+        peers = [p.attempt_id for p in self.peers.values() if chosen(p)]
+        for attempt_id in peers:
             await self.close(attempt_id)
-        return len(chosen)
+        return len(peers) + len(watching)
 
     async def close_all(self) -> None:
         for attempt_id in list(self.peers):
             await self.close(attempt_id)
         if self._closing:
             await asyncio.gather(*self._closing, return_exceptions=True)
-
-
-def check_offer(sdp: str, config: MediaConfig) -> None:
-    """Refuse an offer before aiortc sees it: size, parseability, media sections."""
-    if len(sdp.encode()) > config.max_sdp_bytes:
-        raise SdpRejected("sdp_too_large", f"the offer exceeds {config.max_sdp_bytes} bytes")
-    try:
-        parsed = SessionDescription.parse(sdp)
-    except Exception as exc:  # the parser raises ValueError, IndexError, KeyError, ...
-        raise SdpRejected("invalid_sdp", f"the offer is not valid SDP: {exc}") from exc
-    if not parsed.media:
-        raise SdpRejected("invalid_sdp", "the offer has no media sections")
-    for media in parsed.media:
-        if media.dtls is None or not media.dtls.fingerprints:
-            # aiortc would answer and then fail the DTLS handshake; refuse it up front.
-            raise SdpRejected("invalid_sdp", f"the {media.kind} section has no DTLS fingerprint")
-    tracks = [m for m in parsed.media if m.kind in ("audio", "video")]
-    if len(tracks) > config.max_tracks_per_peer:
-        raise SdpRejected(
-            "too_many_tracks", f"at most {config.max_tracks_per_peer} tracks per connection"
-        )

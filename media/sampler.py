@@ -28,6 +28,16 @@ class FrameSampler:
         self.interval = 1.0 / fps
         self.clock = clock
         self._last: dict[str, float] = {}
+        self._intervals: dict[str, float] = {}
+
+    def set_rate(self, attempt_id: str, fps: float | None) -> None:
+        """Sample one attempt at its exam's own rate (``None`` goes back to the default)."""
+        if fps is None:
+            self._intervals.pop(attempt_id, None)
+        elif fps <= 0:
+            raise ValueError("fps must be positive")
+        else:
+            self._intervals[attempt_id] = 1.0 / fps
 
     def sample(self, attempt_id: str) -> np.ndarray | None:
         """The attempt's newest frame as ``(height, width, 3)`` uint8 BGR, or None when its
@@ -37,7 +47,8 @@ class FrameSampler:
             self._last.pop(attempt_id, None)
             return None
         now = self.clock()
-        if now - self._last.get(attempt_id, -self.interval) < self.interval:
+        interval = self._intervals.get(attempt_id, self.interval)
+        if now - self._last.get(attempt_id, -interval) < interval:
             return None
         frame = peer.video[0].take()
         if frame is None:
@@ -49,6 +60,8 @@ class FrameSampler:
         """One due frame per attempt with a live peer; forgets attempts that went away."""
         for gone in set(self._last) - set(self.registry.peers):
             del self._last[gone]
+        for gone in set(self._intervals) - set(self.registry.peers):
+            del self._intervals[gone]
         frames = {}
         for attempt_id in list(self.registry.peers):
             array = self.sample(attempt_id)

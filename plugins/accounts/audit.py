@@ -35,6 +35,12 @@ KINDS = (
     "enrollment.photo_added",
     "enrollment.withdrawn",
     "enrollment.expired",
+    "proctor.message",
+    "proctor.warn",
+    "proctor.pause",
+    "proctor.resume",
+    "proctor.terminate",
+    "violation.reviewed",
 )
 
 

@@ -17,7 +17,6 @@ import contextlib
 import json
 import logging
 from typing import Any
-from urllib.parse import urlsplit
 
 from aiohttp import WSMsgType, web
 
@@ -28,6 +27,7 @@ from plugins.accounts.authn import end_reason
 from storage.tables.user import Role
 from webapp.binding import principal_of
 from webapp.errors import ApiError
+from webapp.origin import same_origin
 from webapp.routing import ApiRequest, ErrorSpec, Router
 
 log = logging.getLogger("invigilator.accounts")
@@ -120,15 +120,6 @@ async def _close(ws: web.WebSocketResponse, code: int, message: bytes) -> None:
             await ws.close(code=code, message=message)
 
 
-def _same_origin(request: web.Request, public_url: str) -> bool:
-    """Browsers send Origin on WebSocket handshakes; another site's page must not listen in."""
-    origin = request.headers.get("Origin")
-    if origin is None:
-        return True  # not a browser
-    netloc = urlsplit(origin).netloc.lower()
-    return netloc in {request.host.lower(), urlsplit(public_url).netloc.lower()}
-
-
 @router.get(
     "/session/events",
     roles=ALL_ROLES,
@@ -148,7 +139,7 @@ async def session_events(req: ApiRequest) -> web.StreamResponse:
     session_id = principal.session_id if principal is not None else None
     if not session_id:
         raise ApiError(400, "no_session", "API clients have no session to watch")
-    if not _same_origin(req.request, req.services.settings.effective_public_url):
+    if not same_origin(req.request, req.services.settings.effective_public_url):
         raise ApiError(403, "forbidden", "WebSocket from another origin")
     ws = web.WebSocketResponse(heartbeat=30.0, max_msg_size=4096)
     await ws.prepare(req.request)

@@ -12,6 +12,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 AttemptStatus = Literal["in_progress", "submitted", "auto_submitted", "graded"]
+EndedBy = Literal["candidate", "timer", "proctor"]
 MAX_SEQ = 2**31 - 1
 
 
@@ -31,6 +32,10 @@ class MyExam(BaseModel):
     in_progress_attempt_id: str | None
     last_attempt_id: str | None
     result_released: bool
+    proctored: bool = Field(
+        description="the exam's proctoring policy is enabled: consent and a system check come "
+        "before the start, and the camera streams during the attempt"
+    )
 
 
 class AttemptSummary(BaseModel):
@@ -42,6 +47,11 @@ class AttemptSummary(BaseModel):
     deadline_at: datetime
     submitted_at: datetime | None
     server_now: datetime
+    ended_by: EndedBy | None = Field(
+        None,
+        description="who ended the attempt; null while it runs (or if ended before this "
+        "was recorded)",
+    )
 
 
 class SavedAnswerView(BaseModel):
@@ -70,6 +80,12 @@ class AttemptView(AttemptSummary):
     grace_seconds: int
     sections: list[str]
     items: list[ItemView]
+    paused: bool = Field(
+        description="a proctor paused the attempt: saves and submit wait, the clock stands "
+        "still (time left is deadline_at - paused_at) and the deadline moves on resume"
+    )
+    paused_at: datetime | None
+    proctored: bool = Field(description="the exam's proctoring policy is enabled")
 
 
 class SaveAnswer(BaseModel):
@@ -108,4 +124,6 @@ class AttemptResult(BaseModel):
     max_score: float | None
     percent: float | None
     passed: bool | None
+    ended_by: EndedBy | None
+    end_reason: str | None = Field(description="the proctor's reason when a proctor ended it")
     items: list[ItemResult]

@@ -4,7 +4,8 @@ and submit.
 Every attempt route answers 404 for an attempt that is not the caller's. The attempt view
 shows questions only through the bank's ``candidate_view`` (no correct answers, explanations,
 option feedback or hidden tests) and, under sequential navigation, only up to the first item
-that has neither an answer nor an explicit skip.
+that has neither an answer nor an explicit skip. It also says whether a proctor paused the
+attempt, so a page reloaded during a pause stays paused.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from sqlalchemy import select
 from sqlmodel import col
 
 from core.errors import NotFound
-from plugins.exams import attempts, autosave, bank, clock, results, store
+from plugins.exams import attempts, autosave, bank, clock, policy, results, store
 from plugins.exams.attempt_schemas import (
     AttemptSummary,
     AttemptView,
@@ -31,6 +32,7 @@ router = Router(tags=["attempts"])
 CANDIDATE = store.CANDIDATE
 _NOT_FOUND = ErrorSpec(404, "not_found", "No such exam or attempt (or not yours).")
 _CLOSED = ErrorSpec(409, "attempt_closed", "The attempt is submitted or past deadline + grace.")
+_PAUSED = ErrorSpec(409, "attempt_paused", "A proctor paused the attempt; wait for the resume.")
 
 
 def summary(attempt: Attempt) -> AttemptSummary:
@@ -43,6 +45,7 @@ def summary(attempt: Attempt) -> AttemptSummary:
         deadline_at=attempt.deadline_at,
         submitted_at=attempt.submitted_at,
         server_now=clock.now(),
+        ended_by=attempt.ended_by,
     )
 
 
@@ -100,6 +103,7 @@ async def my_exams(req: ApiRequest) -> list[MyExam]:
                 result_released=bool(
                     last and last.status == "graded" and results.released(exam, at)
                 ),
+                proctored=policy.is_proctored(exam.proctoring_policy),
             )
         )
     return listed
@@ -116,12 +120,20 @@ async def my_exams(req: ApiRequest) -> list[MyExam]:
         ErrorSpec(409, "exam_closed", "The exam has closed."),
         ErrorSpec(409, "no_attempts_left", "Every allowed attempt has been used."),
         ErrorSpec(409, "paper_unavailable", "The bank cannot supply a paper any more."),
+        ErrorSpec(
+            409,
+            "consent_required",
+            "A plugin refused the start (invigilator_attempt_starting); the code is its answer, "
+            "e.g. consent_required for a proctored exam without consent.",
+        ),
     ],
 )
 async def start_attempt(req: ApiRequest) -> web.StreamResponse:
     """Start an attempt (201), or resume the one in progress (200).
 
-    The deadline is fixed now: duration plus my extra time, capped at the exam's close.
+    The deadline is fixed now: duration plus my extra time, capped at the exam's close. Before
+    anything is created, plugins may refuse the start (``invigilator_attempt_starting``): the
+    409's code is theirs.
     """
     attempt, created = await attempts.start_or_resume(
         req.services, store.path_int(req, "exam_id"), store.caller_id(req)
@@ -187,6 +199,9 @@ async def get_attempt(req: ApiRequest) -> AttemptView:
         grace_seconds=exam.grace_seconds,
         sections=[s.title for s in sections],
         items=items,
+        paused=attempt.paused_at is not None,
+        paused_at=attempt.paused_at,
+        proctored=policy.is_proctored(exam.proctoring_policy),
     )
 
 
@@ -199,6 +214,7 @@ async def get_attempt(req: ApiRequest) -> AttemptView:
     errors=[
         _NOT_FOUND,
         _CLOSED,
+        _PAUSED,
         ErrorSpec(409, "stale_answer", "seq is not newer than the stored one (details.seq)."),
         ErrorSpec(409, "sequence_required", "Sequential: answer or skip earlier items first."),
         ErrorSpec(413, "answer_too_large", "The response is over [exams] max_answer_bytes."),
@@ -229,9 +245,10 @@ async def save_answer(req: ApiRequest[SaveAnswer, None]) -> SaveAck:
     "/api/v1/attempts/{attempt_id}/submit",
     response=AttemptSummary,
     roles=CANDIDATE,
-    errors=[_NOT_FOUND],
+    errors=[_NOT_FOUND, _PAUSED],
 )
 async def submit_attempt(req: ApiRequest) -> AttemptSummary:
-    """Submit; idempotent (submitting again answers the attempt as it is)."""
+    """Submit; idempotent (submitting again answers the attempt as it is). Refused while a
+    proctor has the attempt paused."""
     attempt = await attempts.submit(req.services, req.path["attempt_id"], store.caller_id(req))
     return summary(attempt)

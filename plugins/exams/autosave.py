@@ -4,9 +4,9 @@ Its write is one short transaction whose every condition is checked by the datab
 Python:
 
 1. ``UPDATE attempts SET status = status WHERE id = ? AND status = 'in_progress' AND
-   deadline_at >= now - grace``: refuses a closed or late attempt atomically and takes the
-   attempt's row lock, so a submit (which updates the same row) waits for a save in flight and
-   a save never lands after the answers were graded.
+   paused_at IS NULL AND deadline_at >= now - grace``: refuses a closed, paused or late attempt
+   atomically and takes the attempt's row lock, so a submit (which updates the same row) waits
+   for a save in flight and a save never lands after the answers were graded.
 2. ``UPDATE answers SET ... WHERE attempt_id = ? AND item = ? AND seq < ?``: the conditional
    update; an older or repeated ``seq`` changes nothing.
 3. No row matched: either the answer does not exist yet (insert it; a unique-constraint race
@@ -42,8 +42,10 @@ from core.services import Services
 from plugins.exams import bank, clock, store
 from plugins.exams.config import ExamsConfig
 from plugins.exams.errors import (
+    PAUSED_MESSAGE,
     AnswerTooLarge,
     AttemptClosed,
+    AttemptPaused,
     InvalidAnswer,
     ResponseInvalid,
     SequenceRequired,
@@ -120,10 +122,10 @@ async def save_answer(
         attempt, exam = await store.own_attempt_and_exam(db, attempt_id, user_id)
         paper_item = store.paper_item(attempt, item)
         versions = await bank.versions(db, [paper_item.version_id])
-    if attempt.status != "in_progress" or clock.is_overdue(
-        attempt.deadline_at, exam.grace_seconds, at
-    ):
+    if attempt.status != "in_progress" or clock.attempt_due(attempt, exam, at):
         raise AttemptClosed("the attempt is closed", details={"status": attempt.status})
+    if attempt.paused_at is not None:
+        raise AttemptPaused(PAUSED_MESSAGE, details={"paused_at": attempt.paused_at.isoformat()})
     payload = dict(versions[paper_item.version_id].payload)
     clean = validate_response(paper_item, payload, response, config.max_answer_bytes)
     cutoff = at - timedelta(seconds=exam.grace_seconds)
@@ -176,12 +178,22 @@ async def _write(
         .where(
             col(Attempt.id) == attempt_id,
             col(Attempt.status) == "in_progress",
+            col(Attempt.paused_at).is_(None),
             col(Attempt.deadline_at) >= cutoff,
         )
         .values(status=col(Attempt.status))
     )
     if locked.rowcount != 1:  # type: ignore[attr-defined]
+        state = (
+            await db.execute(
+                select(col(Attempt.status), col(Attempt.paused_at)).where(
+                    col(Attempt.id) == attempt_id
+                )
+            )
+        ).first()
         await db.rollback()
+        if state is not None and state[0] == "in_progress" and state[1] is not None:
+            raise AttemptPaused(PAUSED_MESSAGE)  # paused while this save was on its way
         raise AttemptClosed("the attempt is closed")
     if navigation == "sequential" and item.item > 0:
         await _check_sequence(db, attempt_id, item.item)

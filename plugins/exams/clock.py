@@ -9,11 +9,16 @@ heartbeat row that every process refreshes: a process starting up that finds the
 ``outage_threshold_seconds`` knows nobody served in between, claims the gap with a
 compare-and-swap on that row (so two processes starting together credit it once) and gives the
 gap back to the attempts that were still open when the service went down.
+
+A proctor's pause stops one attempt's clock the same way: nothing ends a paused attempt (except
+the exam's own close passing), and resuming credits the pause to its deadline with
+:func:`credit_attempts`, like any other credit.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -68,6 +73,52 @@ def saves_until(deadline_at: datetime, grace_seconds: int) -> datetime:
 
 def is_overdue(deadline_at: datetime, grace_seconds: int, at: datetime) -> bool:
     return at > saves_until(deadline_at, grace_seconds)
+
+
+def pause_limit(
+    deadline_at: datetime, closes_at: datetime | None, grace_seconds: int
+) -> datetime | None:
+    """When a paused attempt is ended all the same, as the timer would end it.
+
+    A pause stops the attempt's own clock (its deadline moves on resume), but not the exam's:
+    once the exam's close plus grace has passed, the attempt ends. An attempt already running
+    past the close on credited time keeps its own deadline plus grace instead. ``None`` when
+    the exam has no close: the pause lasts until the proctor resumes or ends the attempt.
+    """
+    if closes_at is None:
+        return None
+    return saves_until(max(closes_at, deadline_at), grace_seconds)
+
+
+def timer_due(
+    *,
+    deadline_at: datetime,
+    grace_seconds: int,
+    paused_at: datetime | None,
+    closes_at: datetime | None,
+    at: datetime,
+) -> bool:
+    """Whether the timer ends the attempt at ``at`` (the job, the sweeper, a new start)."""
+    if paused_at is None:
+        return is_overdue(deadline_at, grace_seconds, at)
+    limit = pause_limit(deadline_at, closes_at, grace_seconds)
+    return limit is not None and at > limit
+
+
+def attempt_due(attempt: Attempt, exam: Exam, at: datetime) -> bool:
+    """:func:`timer_due` for an attempt and its exam."""
+    return timer_due(
+        deadline_at=attempt.deadline_at,
+        grace_seconds=exam.grace_seconds,
+        paused_at=attempt.paused_at,
+        closes_at=exam.closes_at,
+        at=at,
+    )
+
+
+def paused_seconds(paused_at: datetime, at: datetime) -> int:
+    """Whole seconds a pause lasted, rounded up: a pause never costs the candidate time."""
+    return max(math.ceil((at - paused_at).total_seconds()), 0)
 
 
 @dataclass(frozen=True)
@@ -185,6 +236,7 @@ async def detect_outage(
             .join(Exam, col(Exam.id) == col(Attempt.exam_id))
             .where(
                 col(Attempt.status) == "in_progress",
+                col(Attempt.paused_at).is_(None),  # its resume credits the whole pause
                 col(Attempt.deadline_at) >= last_seen - MAX_GRACE,
             )
         )

@@ -7,13 +7,31 @@ code never changes, rather than a message to parse.
 
 from __future__ import annotations
 
+import re
+
 from core.errors import Conflict, InvalidInput, InvigilatorError
+
+PAUSED_MESSAGE = "the proctor paused your exam; wait for them to resume it"
 
 
 class AttemptClosed(Conflict):
     """Saving or changing an attempt that is submitted or past its deadline plus grace."""
 
     code = "attempt_closed"
+
+
+class AttemptPaused(Conflict):
+    """A proctor paused the attempt: saves and submit wait until they resume it. The page keeps
+    unsent answers on this code (unlike ``attempt_closed``) and sends them after the resume."""
+
+    code = "attempt_paused"
+
+
+class InvalidPolicy(InvalidInput):
+    """An exam's ``proctoring_policy`` that :class:`core.policy.ProctoringPolicy` refuses; the
+    message names the first problem and details list them all."""
+
+    code = "invalid_policy"
 
 
 class StaleAnswer(Conflict):
@@ -94,3 +112,29 @@ class InvalidAnswer(InvalidInput):
 class AnswerTooLarge(InvigilatorError):
     code = "answer_too_large"
     status = 413
+
+
+class StartRefused(Conflict):
+    """A plugin's ``invigilator_attempt_starting`` refused the start; subclasses carry its code."""
+
+    code = "start_refused"
+
+
+_CODE = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
+_REFUSALS: dict[str, type[StartRefused]] = {}
+
+
+def start_refused(code: str, message: str, *, details: object = None) -> StartRefused:
+    """The 409 for a refused start whose envelope ``code`` is the plugin's answer.
+
+    Codes are stable identifiers the page branches on (``consent_required``), so one class per
+    code is made once and kept; an answer that is not such an identifier becomes
+    ``start_refused`` rather than reaching clients as it is.
+    """
+    if not _CODE.match(code):
+        code = StartRefused.code
+    cls = _REFUSALS.get(code)
+    if cls is None:
+        cls = type(f"StartRefused_{code}", (StartRefused,), {"code": code})
+        _REFUSALS[code] = cls
+    return cls(message, details=details)

@@ -3,7 +3,8 @@
 Sections can change only while an exam is a draft: once published, attempts hold papers drawn
 from them, and results must stay comparable. Settings (window, duration, release...) may still
 change on a published exam; they apply to attempts started afterwards, except the release
-policy, which applies to everyone.
+policy, which applies to everyone. The proctoring policy is validated on every write
+(:mod:`plugins.exams.policy`).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from core.errors import InvalidInput
-from plugins.exams import bank, clock, store
+from plugins.exams import bank, clock, policy, store
 from plugins.exams.errors import ExamArchived, ExamNotDraft, NotPublishable
 from plugins.exams.papers import feasibility_problems
 from plugins.exams.schemas import (
@@ -38,6 +39,9 @@ NULLABLE = frozenset({"opens_at", "closes_at", "pass_mark"})
 _NOT_FOUND = ErrorSpec(404, "not_found", "No such exam.")
 _ARCHIVED = ErrorSpec(409, "exam_archived", "The exam is archived.")
 _NOT_DRAFT = ErrorSpec(409, "exam_not_draft", "Only a draft's sections can change.")
+_BAD_POLICY = ErrorSpec(
+    422, "invalid_policy", "proctoring_policy is not a valid policy (the problem is named)."
+)
 
 
 async def detail(db: AsyncSession, exam: Exam) -> ExamDetail:
@@ -62,6 +66,13 @@ async def detail(db: AsyncSession, exam: Exam) -> ExamDetail:
 def _author(req: ApiRequest[Any, Any]) -> int | None:
     user_id = store.caller(req).user_id
     return int(user_id) if user_id.isdigit() else None
+
+
+def clean_settings(values: dict[str, Any]) -> dict[str, Any]:
+    """The written settings with the proctoring policy validated and normalised."""
+    if values.get("proctoring_policy") is not None:
+        values["proctoring_policy"] = policy.validated(values["proctoring_policy"])
+    return values
 
 
 def check_settings(exam: Exam) -> None:
@@ -103,11 +114,13 @@ async def list_exams(req: ApiRequest[None, ExamQuery]) -> ExamPage:
     return ExamPage(items=items, total=total)
 
 
-@router.post("", body=ExamCreate, response=ExamDetail, status=201, roles=STAFF)
+@router.post(
+    "", body=ExamCreate, response=ExamDetail, status=201, roles=STAFF, errors=[_BAD_POLICY]
+)
 async def create_exam(req: ApiRequest[ExamCreate, None]) -> ExamDetail:
     """Create a draft exam, optionally with its sections."""
     body = req.body
-    values = body.model_dump(exclude_unset=True, exclude={"sections"})
+    values = clean_settings(body.model_dump(exclude_unset=True, exclude={"sections"}))
     exam = Exam(**{k: v for k, v in values.items() if v is not None or k in NULLABLE})
     exam.created_by = _author(req)
     check_settings(exam)
@@ -133,7 +146,7 @@ async def get_exam(req: ApiRequest) -> ExamDetail:
     body=ExamSettings,
     response=ExamDetail,
     roles=STAFF,
-    errors=[_NOT_FOUND, _ARCHIVED],
+    errors=[_NOT_FOUND, _ARCHIVED, _BAD_POLICY],
 )
 async def update_exam(req: ApiRequest[ExamSettings, None]) -> ExamDetail:
     """Change the fields sent (others keep their value); ``null`` clears a nullable field."""
@@ -141,6 +154,7 @@ async def update_exam(req: ApiRequest[ExamSettings, None]) -> ExamDetail:
     cleared = sorted(k for k, v in changes.items() if v is None and k not in NULLABLE)
     if cleared:
         raise InvalidInput(f"these fields cannot be null: {cleared}")
+    clean_settings(changes)
     async with req.services.db.session() as db:
         exam = await store.get_exam(db, store.path_int(req, "exam_id"))
         if exam.status == "archived":

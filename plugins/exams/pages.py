@@ -17,6 +17,7 @@ from sqlalchemy import select
 from sqlmodel import col
 
 from plugins.exams import store
+from plugins.exams.policy import is_proctored
 from storage.tables.user import User
 from webapp.pages import render
 from webapp.routing import ApiRequest, Router
@@ -61,6 +62,9 @@ async def _own_attempt(req: ApiRequest) -> dict[str, Any]:
         "status": attempt.status,
         "release_policy": exam.release_policy,
         "closes_at": exam.closes_at.isoformat() if exam.closes_at else "",
+        "proctored": is_proctored(exam.proctoring_policy),
+        "ended_by": attempt.ended_by or "",
+        "end_reason": attempt.end_reason or "",
     }
 
 

@@ -66,6 +66,8 @@ async def result_rows(db: AsyncSession, exam: Exam) -> list[ResultRow]:
             max_score=attempt.max_score,
             percent=grading.percent(attempt) if attempt.status == "graded" else None,
             passed=grading.passed(exam, attempt),
+            ended_by=attempt.ended_by,
+            end_reason=attempt.end_reason,
         )
         for attempt, email, name in rows.all()
     ]

@@ -139,5 +139,7 @@ async def attempt_result(req: ApiRequest) -> AttemptResult:
         max_score=attempt.max_score,
         percent=grading.percent(attempt) if attempt.status == "graded" else None,
         passed=grading.passed(exam, attempt),
+        ended_by=attempt.ended_by,
+        end_reason=attempt.end_reason,
         items=items,
     )

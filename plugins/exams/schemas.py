@@ -39,7 +39,9 @@ class ExamSettings(_Strict):
     release_policy: ReleasePolicy | None = None
     pass_mark: float | None = Field(None, ge=0, le=100, description="percent")
     proctoring_policy: dict[str, Any] | None = Field(
-        None, description="detectors and thresholds, used by live proctoring"
+        None,
+        description="live proctoring: enabled, analysis_fps, snapshot_interval_s and per-rule "
+        "overrides (core.policy.ProctoringPolicy; {} = off); 422 invalid_policy names a problem",
     )
 
     @field_validator("proctoring_policy")
@@ -225,6 +227,8 @@ class ResultRowOut(BaseModel):
     max_score: float | None
     percent: float | None
     passed: bool | None
+    ended_by: str | None = Field(description="candidate | timer | proctor; null while running")
+    end_reason: str | None = Field(description="the proctor's reason when a proctor ended it")
 
 
 class ResultsOut(BaseModel):

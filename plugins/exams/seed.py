@@ -1,10 +1,14 @@
-"""The demo exam for ``seed-demo``: "Introduction to Python — demo".
+"""The demo exams for ``seed-demo``: "Introduction to Python — demo" and a proctored twin.
 
-It is built from the bank's questions tagged ``demo``: one fixed question of each type (the
-objective ones in a first section, the essay and the program in a second) and a pool draw of
-the remaining objective demo questions. Plugins seed in registration order, and the exams
-plugin comes before the questions plugin, so when the bank has no demo questions yet this runs
-the bank's own (idempotent) demo seed first. Running it again changes nothing.
+The first is built from the bank's questions tagged ``demo``: one fixed question of each type
+(the objective ones in a first section, the essay and the program in a second) and a pool draw
+of the remaining objective demo questions. It stays unproctored, so it can be taken without a
+camera. The second, "Proctored demo exam", has the same sections with live proctoring on
+(``{"enabled": true}``): consent, the system check and the camera stream come before and during
+it. Both are assigned to the demo candidate; the proctored one opens just after the first, so it
+is listed second. Plugins seed in registration order, and the exams plugin comes before the
+questions plugin, so when the bank has no demo questions yet this runs the bank's own
+(idempotent) demo seed first. Running it again changes nothing.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from core.services import Services
-from plugins.exams import clock
+from plugins.exams import clock, policy, store
 from plugins.exams.papers import FixedRule, PoolRule, PoolSpec
 from plugins.exams.tables import Exam, ExamCandidate, ExamSection
 from plugins.questions import service as questions
@@ -27,6 +31,8 @@ from plugins.questions.tables import Question
 from storage.crud.user import get_user_by_email
 
 TITLE = "Introduction to Python — demo"
+PROCTORED_TITLE = "Proctored demo exam"
+PROCTORED_POLICY: dict[str, Any] = {"enabled": True}
 CANDIDATE_EMAIL = "demo-candidate@example.com"
 DEMO_TAG = "demo"
 TYPES = (
@@ -96,6 +102,50 @@ async def _create(db: AsyncSession, bank: list[Question]) -> Exam:
     return exam
 
 
+async def _create_proctored(db: AsyncSession, demo: Exam) -> Exam:
+    """The demo exam's twin with live proctoring on: same sections, a minute later in the list."""
+    assert demo.id is not None
+    now = clock.now()
+    opens = (demo.opens_at or now - timedelta(minutes=5)) + timedelta(minutes=1)
+    exam = Exam(
+        title=PROCTORED_TITLE,
+        description=(
+            "The same tour with live proctoring: agree to proctoring and check your camera and "
+            "microphone first; a proctor may watch, message, pause or end the exam."
+        ),
+        status="published",
+        opens_at=min(opens, now),
+        closes_at=demo.closes_at or now + timedelta(days=30),
+        duration_minutes=30,
+        attempts_allowed=3,
+        shuffle_questions=True,
+        shuffle_options=True,
+        release_policy="immediately",
+        pass_mark=50,
+        proctoring_policy=policy.validated(PROCTORED_POLICY),
+    )
+    db.add(exam)
+    await db.flush()
+    assert exam.id is not None
+    for section in await store.get_sections(db, demo.id):
+        db.add(
+            ExamSection(
+                exam_id=exam.id,
+                position=section.position,
+                title=section.title,
+                rules=list(section.rules),
+            )
+        )
+    return exam
+
+
+async def _find(db: AsyncSession, title: str) -> Exam | None:
+    rows = await db.execute(
+        select(Exam).where(col(Exam.title) == title, col(Exam.status) != "archived")
+    )
+    return rows.scalars().first()
+
+
 async def _assign_demo_candidate(db: AsyncSession, exam_id: int) -> bool:
     """Assign the demo candidate (once); ``False`` when that account does not exist."""
     candidate = await get_user_by_email(db, email=CANDIDATE_EMAIL)
@@ -112,20 +162,26 @@ async def _assign_demo_candidate(db: AsyncSession, exam_id: int) -> bool:
 
 
 async def seed_demo_exam(services: Services) -> list[str]:
-    """Create the demo exam once; the lines printed are the same on every run."""
+    """Create the demo exams once; the lines printed are the same on every run."""
     async with services.db.session() as db:
-        rows = await db.execute(
-            select(Exam).where(col(Exam.title) == TITLE, col(Exam.status) != "archived")
-        )
-        exam = rows.scalars().first()
+        exam = await _find(db, TITLE)
         if exam is None:
             bank = await _demo_questions(services, db)
             if not bank:
                 return [f"Demo exam skipped: the question bank has no '{DEMO_TAG}' questions"]
             exam = await _create(db, bank)
+        proctored = await _find(db, PROCTORED_TITLE) or await _create_proctored(db, exam)
         assert exam.id is not None
+        assert proctored.id is not None
         assigned = await _assign_demo_candidate(db, exam.id)
+        await _assign_demo_candidate(db, proctored.id)
         await db.commit()
-    closes = f"{exam.closes_at:%Y-%m-%d}" if exam.closes_at else "never"
     who = CANDIDATE_EMAIL if assigned else f"nobody yet (no {CANDIDATE_EMAIL} account)"
-    return [f"Demo exam: {TITLE} (open until {closes}, for {who})"]
+    return [
+        f"Demo exam: {title} (open until {_closes(found)}, for {who})"
+        for title, found in ((TITLE, exam), (PROCTORED_TITLE, proctored))
+    ]
+
+
+def _closes(exam: Exam) -> str:
+    return f"{exam.closes_at:%Y-%m-%d}" if exam.closes_at else "never"

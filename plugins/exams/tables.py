@@ -2,8 +2,9 @@
 
 The server owns the clock: an attempt's ``deadline_at`` is computed and stored when it starts
 (duration + the candidate's extra time, never past the exam's close plus grace) and only moves
-when time is credited back. Each attempt's paper (which question versions, in which order, with
-which option order) is drawn from ``seed`` and stored, so it is reproducible and auditable.
+when time is credited back (by an examiner, after an outage, or when a proctor's pause ends).
+Each attempt's paper (which question versions, in which order, with which option order) is
+drawn from ``seed`` and stored, so it is reproducible and auditable.
 """
 
 from __future__ import annotations
@@ -128,6 +129,14 @@ class Attempt(SQLModel, table=True):
     score: float | None = None
     max_score: float | None = None
     graded_at: datetime | None = _at(nullable=True)
+    # Live proctoring (revision 0003_exams_proctoring). While ``paused_at`` is set the attempt
+    # takes no saves and no submit, and its clock stands still: resuming credits the pause to
+    # ``deadline_at``. ``ended_by`` says who closed it; ``end_reason`` is a proctor's reason.
+    paused_at: datetime | None = _at(nullable=True)
+    ended_by: str | None = Field(
+        default=None, max_length=12, description="candidate | timer | proctor (null: not ended)"
+    )
+    end_reason: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
 
 
 class Answer(SQLModel, table=True):

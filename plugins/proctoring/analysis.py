@@ -23,8 +23,14 @@ from core.pipeline import Pipeline
 from core.services import Services
 from media.peer import PeerRegistry
 from media.sampler import FrameSampler
+from plugins.proctoring.live import CHECK_PREFIX, LiveProctoring
 
 log = logging.getLogger(__name__)
+
+__all__ = ["CHECK_PREFIX", "Analysis", "PipelineMetrics", "observation_event"]
+
+LIVE_TICK_S = 1.0  # rules see time pass, stream state and tiles are refreshed this often
+
 
 _LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
 _BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128)
@@ -90,9 +96,18 @@ class Analysis:
         self.sampler = FrameSampler(registry, fps=fps)
         listener = PipelineMetrics(services.metrics) if services.metrics is not None else None
         self.pipeline = Pipeline(services.detectors, self._store, listener)
-        self.period = 1.0 / fps / 2
+        # Sampling is checked often enough for the fastest per-exam rate (at most 10 fps); a
+        # check that finds nothing due costs a dictionary lookup per attempt.
+        self.period = min(1.0 / fps / 2, 0.05)
         self.task: asyncio.Task[None] | None = None
+        self.live = LiveProctoring(services, registry, self.sampler)
+        self._last_live_tick = 0.0
         self._attempts: set[str] = set()
+        self._latest: dict[str, dict[str, Observation]] = {}
+
+    def latest(self, peer_id: str, detector: str) -> Observation | None:
+        """The newest observation of ``detector`` for a connected peer (attempt or check)."""
+        return self._latest.get(peer_id, {}).get(detector)
 
     async def start(self) -> None:
         """Load the models (failures are logged and left out), then start sampling."""
@@ -102,11 +117,19 @@ class Analysis:
             "analysis running",
             extra={"detectors": self.pipeline.detectors, "failed": sorted(failed)},
         )
-        if self.pipeline.detectors:
-            self.task = asyncio.get_running_loop().create_task(self._loop())
+        # The loop runs without detectors too: snapshots, telemetry rules and the wall need it.
+        self.task = asyncio.get_running_loop().create_task(self._loop())
 
     async def _store(self, observations: list[Observation]) -> None:
-        await self.services.events.append([observation_event(o) for o in observations])
+        for observation in observations:
+            if observation.attempt_id in self.registry.peers:
+                self._latest.setdefault(observation.attempt_id, {})[observation.detector] = (
+                    observation
+                )
+        stored = [o for o in observations if not o.attempt_id.startswith(CHECK_PREFIX)]
+        if stored:
+            await self.services.events.append([observation_event(o) for o in stored])
+            await self.live.observe(stored)
 
     def tick(self) -> None:
         """Sample every due attempt once and offer the frames to the pipeline."""
@@ -114,9 +137,12 @@ class Analysis:
         sampled = self.sampler.sample_all()
         for gone in self._attempts - set(self.registry.peers):
             self.pipeline.forget(gone)
+            self._latest.pop(gone, None)
         self._attempts = set(self.registry.peers)
         if sampled:
-            self.pipeline.submit([Frame(a, now, image) for a, image in sampled.items()])
+            self.live.frames(sampled, now)
+            if self.pipeline.detectors:
+                self.pipeline.submit([Frame(a, now, image) for a, image in sampled.items()])
 
     async def _loop(self) -> None:
         while True:
@@ -124,6 +150,13 @@ class Analysis:
                 self.tick()
             except Exception:  # a bad frame must not end live analysis for everyone
                 log.exception("analysis tick failed")
+            now = time.time()
+            if now - self._last_live_tick >= LIVE_TICK_S:
+                self._last_live_tick = now
+                try:
+                    await self.live.tick(now)
+                except Exception:
+                    log.exception("live proctoring tick failed")
             await asyncio.sleep(self.period)
 
     async def stop(self) -> None:
@@ -133,3 +166,4 @@ class Analysis:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         await self.pipeline.stop()
+        await self.live.stop()

@@ -22,8 +22,18 @@ from core.services import Services
 from media.config import MediaConfig
 from media.peer import PeerRegistry
 from media.taps import Telemetry
-from plugins.proctoring import signaling
-from plugins.proctoring.analysis import Analysis
+from plugins.proctoring import (
+    actions_api,
+    pages,
+    proctor_api,
+    signaling,
+    tables,  # noqa: F401 (the tables join the metadata)
+    watch,
+)
+from plugins.proctoring.analysis import CHECK_PREFIX, Analysis
+from plugins.proctoring.candidate_api import endpoints as candidate_endpoints
+from plugins.proctoring.candidate_api import invigilator_attempt_starting  # noqa: F401
+from plugins.proctoring.feed import LiveFeed
 from webapp.routing import Endpoint
 
 HERE = Path(__file__).parent
@@ -42,6 +52,7 @@ class _Running:
         self.tasks: set[asyncio.Task[None]] = set()
         self.listener: asyncio.Task[None] | None = None
         self.analysis: Analysis | None = None
+        self.feed: LiveFeed | None = None
 
 
 _running: dict[int, _Running] = {}
@@ -60,7 +71,25 @@ def invigilator_config_sections() -> Mapping[str, type[BaseModel]]:
 
 @hookimpl
 def invigilator_routes() -> list[Endpoint]:
-    return [*signaling.router.endpoints, *signaling.pages.endpoints]
+    return [
+        *signaling.router.endpoints,
+        *signaling.pages.endpoints,
+        *proctor_api.router.endpoints,
+        *actions_api.router.endpoints,
+        *watch.router.endpoints,
+        *candidate_endpoints,
+        *pages.router.endpoints,
+    ]
+
+
+@hookimpl
+def invigilator_nav_items(roles: frozenset[str]) -> list[tuple[str, str]]:
+    return pages.nav_items(roles)
+
+
+@hookimpl
+def invigilator_migration_dirs() -> Iterable[Path]:
+    return [HERE / "migrations"]
 
 
 @hookimpl
@@ -81,6 +110,8 @@ async def invigilator_startup(services: Services) -> None:
     def on_telemetry(attempt_id: str, message: Telemetry) -> None:
         # The data-channel callback is synchronous; the append is a tracked task so shutdown
         # can wait for it and nothing is left running on a closed event log.
+        if attempt_id.startswith(CHECK_PREFIX):
+            return  # a system check before the exam: nothing is recorded
         event = Event(
             kind=f"telemetry.{message.type}",
             attempt_id=attempt_id,
@@ -90,12 +121,22 @@ async def invigilator_startup(services: Services) -> None:
         task = asyncio.get_running_loop().create_task(_append(services, event))
         running.tasks.add(task)
         task.add_done_callback(running.tasks.discard)
+        if running.analysis is not None:
+            running.analysis.live.telemetry(attempt_id, message.type, dict(message.data))
 
     running = _Running(PeerRegistry(config, on_telemetry=on_telemetry))
     running.listener = asyncio.get_running_loop().create_task(_listen(services, running))
     _running[id(services)] = running
+    running.feed = LiveFeed(services)
+    running.feed.start()
     running.analysis = Analysis(services, running.registry, config.analysis_fps)
     await running.analysis.start()
+
+
+def feed_for(services: Services) -> LiveFeed | None:
+    """This app's fan-out of the live feed to proctor WebSockets; None when not running."""
+    running = _running.get(id(services))
+    return running.feed if running is not None else None
 
 
 def analysis_for(services: Services) -> Analysis | None:
@@ -142,6 +183,8 @@ async def invigilator_shutdown(services: Services) -> None:
             await running.listener
     if running.analysis is not None:
         await running.analysis.stop()
+    if running.feed is not None:
+        await running.feed.stop()
     await running.registry.close_all()
     if running.tasks:
         await asyncio.gather(*running.tasks, return_exceptions=True)

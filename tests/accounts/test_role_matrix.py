@@ -104,6 +104,37 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "/api/v1/attempts/{attempt_id}/rtc/offer"): CANDIDATE,  # own attempt, in progress
     ("DELETE", "/api/v1/attempts/{attempt_id}/rtc"): CANDIDATE,
     ("GET", "/api/v1/attempts/{attempt_id}/rtc/stats"): frozenset({"proctor"}) | STAFF,
+    # the candidate's side of live proctoring (own exam or attempt only: others are 404)
+    ("GET", "/api/v1/exams/{exam_id}/proctoring"): CANDIDATE,
+    ("POST", "/api/v1/exams/{exam_id}/proctoring/consent"): CANDIDATE,
+    ("POST", "/api/v1/exams/{exam_id}/rtc/check"): CANDIDATE,
+    ("GET", "/api/v1/exams/{exam_id}/rtc/check"): CANDIDATE,
+    ("DELETE", "/api/v1/exams/{exam_id}/rtc/check"): CANDIDATE,
+    ("GET", "/api/v1/attempts/{attempt_id}/live"): CANDIDATE,  # WebSocket
+    ("GET", "/api/v1/proctor/tiles"): frozenset({"proctor"}) | STAFF,
+    ("GET", "/api/v1/proctor/live"): frozenset({"proctor"}) | STAFF,
+    ("GET", "/api/v1/proctor/attempts/{attempt_id}"): frozenset({"proctor"}) | STAFF,
+    ("GET", "/api/v1/proctor/attempts/{attempt_id}/timeline"): frozenset({"proctor"}) | STAFF,
+    ("GET", "/api/v1/proctor/attempts/{attempt_id}/thumbnail"): frozenset({"proctor"}) | STAFF,
+    ("GET", "/api/v1/proctor/attempts/{attempt_id}/snapshots/{name}"): frozenset({"proctor"})
+    | STAFF,
+    ("POST", "/api/v1/proctor/attempts/{attempt_id}/actions"): frozenset({"proctor"}) | STAFF,
+    ("PUT", "/api/v1/proctor/attempts/{attempt_id}/violations/{violation_id}/review"): frozenset(
+        {"proctor"}
+    )
+    | STAFF,
+    ("POST", "/api/v1/proctor/attempts/{attempt_id}/score/recompute"): frozenset({"proctor"})
+    | STAFF,
+    ("POST", "/api/v1/proctor/attempts/{attempt_id}/watch"): frozenset({"proctor"}) | STAFF,
+    ("DELETE", "/api/v1/proctor/attempts/{attempt_id}/watch"): frozenset({"proctor"}) | STAFF,
+}
+
+# Pages are not in the OpenAPI document (``include_in_schema=False``), so they have a table of
+# their own, checked the same way with a browser's Accept header: "401" is the sign-in redirect.
+PAGES: dict[str, frozenset[str]] = {
+    "/proctor": frozenset({"proctor"}) | STAFF,
+    "/proctor/attempts/{attempt_id}": frozenset({"proctor"}) | STAFF,  # 404 page when unknown
+    "/proctor/review/{attempt_id}": frozenset({"proctor"}) | STAFF,
 }
 
 # Callers in this order: the admin goes last because its calls may delete the sample client.
@@ -184,6 +215,8 @@ async def test_every_operation_as_every_caller(
         "exam_id": "1",
         "attempt_id": "0123456789abcdef0123456789abcdef",
         "item": "0",
+        "violation_id": "0123456789abcdef",
+        "name": "1.jpg",
     }
     operations = await _operations(client)
     mismatches = []
@@ -199,6 +232,25 @@ async def test_every_operation_as_every_caller(
             if got != want:
                 who = caller.value if caller else "anonymous"
                 mismatches.append(f"{method} {path} as {who}: {got} ({status}), expected {want}")
+    assert not mismatches, "\n".join(mismatches)
+
+
+async def test_every_page_row_as_every_caller(
+    client: Client, act_as: ActAs, users: dict[Role | str, User]
+) -> None:
+    routes = {resource.canonical for resource in client.app.router.resources()}
+    assert not set(PAGES) - routes, "rows in PAGES for pages that do not exist"
+    mismatches = []
+    for caller in CALLERS:
+        act_as.user(None if caller is None else users[caller])
+        for path, allowed in PAGES.items():
+            url = _PARAM.sub("0123456789abcdef0123456789abcdef", path)
+            response = await client.get(url, headers={"Accept": "text/html"}, allow_redirects=False)
+            signing_in = response.headers.get("Location", "").startswith("/login")
+            got = {403: "403"}.get(response.status, "401" if signing_in else "allowed")
+            if got != _expected(allowed, caller):
+                who = caller.value if caller else "anonymous"
+                mismatches.append(f"{path} as {who}: {got} ({response.status})")
     assert not mismatches, "\n".join(mismatches)
 
 

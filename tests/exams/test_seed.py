@@ -80,3 +80,28 @@ async def test_the_demo_exam_after_the_bank_seeds(services: Services) -> None:
 async def _sections(services: Services, exam_id: int) -> list[list[dict[str, object]]]:
     async with services.db.session() as db:
         return [s.rules for s in await store.get_sections(db, exam_id)]
+
+
+async def test_the_proctored_demo_exam(client: Client, services: Services) -> None:
+    await seed_demo_users(services)
+    lines = await seed.seed_demo_exam(services)
+    assert lines[1].startswith(f"Demo exam: {seed.PROCTORED_TITLE} (open until ")
+    assert await seed.seed_demo_exam(services) == lines  # idempotent
+
+    async with services.db.session() as db:
+        found = (
+            await db.execute(select(Exam).where(col(Exam.title) == seed.PROCTORED_TITLE))
+        ).scalars()
+        exams = list(found)
+        assert len(exams) == 1
+        assert exams[0].proctoring_policy == {"enabled": True}
+        assert exams[0].status == "published"
+        user = await get_user_by_email(db, email=seed.CANDIDATE_EMAIL)
+    assert user is not None
+    listed = await (await client.get("/api/v1/my/exams", headers=headers(user))).json()
+    # The unproctored demo exam stays first (the browser tests take the first one).
+    assert [(e["title"], e["proctored"]) for e in listed] == [
+        (seed.TITLE, False),
+        (seed.PROCTORED_TITLE, True),
+    ]
+    assert all(e["state"] == "open" for e in listed)

@@ -559,7 +559,15 @@ function resultsPart(results) {
     who.append(el("span", "", row.display_name), el("br"), el("span", "muted", row.email));
     const score = row.score === null ? "—" : `${row.score} / ${row.max_score}`;
     const passed = row.passed === null ? "—" : row.passed ? "Yes" : "No";
-    tr.append(who, el("td", "", String(row.number)), el("td", "", row.status.replace("_", " ")),
+    const status = el("td", "", row.status.replace("_", " "));
+    if (row.ended_by === "proctor") {
+      // A proctor's decision is worth a second look before the marks are released.
+      status.append(el("br"), el("span", "badge badge--warning", "Ended by the proctor"));
+      if (row.end_reason) status.append(el("br"), el("span", "muted", row.end_reason));
+    } else if (row.ended_by === "timer") {
+      status.append(el("br"), el("span", "muted", "ended by the timer"));
+    }
+    tr.append(who, el("td", "", String(row.number)), status,
       el("td", "", formatDateTime(row.submitted_at) || "—"), el("td", "", score),
       el("td", "", row.percent === null ? "—" : `${Math.round(row.percent * 10) / 10} %`), el("td", "", passed));
     tbody.append(tr);

@@ -1,29 +1,44 @@
 // The exam page: one question at a time, navigation with answered/flagged marks, the timer,
 // a save-state line, autosave through the outbox, and submit with a confirmation dialog.
+//
+// A proctor can pause, resume or end the attempt. The proctoring widget on this page hears it
+// first and dispatches `proctoring:control` ({action, text}); the server is the authority, so
+// the page re-reads the attempt after each action, and while paused it also re-reads it now and
+// then (a resume or an end is never missed if the widget's connection drops). A refresh during
+// a pause stays paused, because the attempt view says so.
 
 import { api } from "../accounts/api.js";
 import { Outbox, drain } from "./outbox.js";
 import { isBlank, readResponse, renderQuestion } from "./questions.js";
-import { startTimer } from "./timer.js";
+import { formatLeft, startTimer } from "./timer.js";
 
 const SAVE_DELAY_MS = 600;
+const PAUSE_POLL_MS = 15_000;
 const $ = (id) => document.getElementById(id);
 const root = $("exam");
 const attemptId = root.dataset.attempt;
 const positionKey = `inv-exam-pos:${attemptId}`;
 const form = $("question-form");
+// What a pause freezes: the questions, the navigation and submit. The proctoring widget stays
+// alive above the cover, so the candidate still sees themselves and the proctor's messages.
+const answering = root.querySelector(".exam-grid");
 
 /** @type {{items: any[], navigation: string, deadline_at: string}} */
 let view = null;
 let current = 0;
 let saveTimer = null;
 let finished = false;
+/** @type {{stop: () => void, left: () => number}|null} */
+let timer = null;
+let paused = false;
+let pollHandle = null;
 
 const outbox = new Outbox(attemptId, {
   onState: showSaveState,
   onSaved: () => drawNav(),
   onClosed: () => finish("Time is up. Your answers were submitted."),
   onRejected: (item, message) => showStatus(`Question ${item + 1} was not saved: ${message}`),
+  onPaused: () => { pause(); refresh(); }, // the server paused it before the widget told us
 });
 
 function showStatus(message, kind = "danger") {
@@ -43,6 +58,7 @@ function showSaveState(state) {
   $("offline-banner").hidden = !offline;
   let text = "All answers saved";
   if (state.error) text = state.error;
+  else if (state.paused && state.pending) text = "Paused — your answers are kept on this device";
   else if (offline && state.pending) {
     text = `Offline — ${state.pending} ${state.pending === 1 ? "answer" : "answers"} will be sent when you reconnect`;
   } else if (offline) text = "Offline — reconnect to keep saving";
@@ -148,9 +164,176 @@ async function load() {
   return sentAt;
 }
 
+/** The overlay that blocks the exam while a proctor holds it (made on first use). */
+function overlay() {
+  let box = $("exam-pause");
+  if (box) return box;
+  box = document.createElement("div");
+  box.id = "exam-pause";
+  box.className = "exam-pause";
+  box.setAttribute("role", "alertdialog");
+  box.setAttribute("aria-modal", "true");
+  box.setAttribute("aria-labelledby", "exam-pause-title");
+  box.setAttribute("aria-describedby", "exam-pause-text");
+  const card = document.createElement("div");
+  card.className = "card exam-pause__card";
+  const title = document.createElement("h2");
+  title.id = "exam-pause-title";
+  title.tabIndex = -1;
+  const text = document.createElement("p");
+  text.id = "exam-pause-text";
+  const more = document.createElement("p");
+  more.id = "exam-pause-more";
+  card.append(title, text, more);
+  box.append(card);
+  root.after(box);
+  return box;
+}
+
+function showOverlay(title, text, link = null) {
+  const box = overlay();
+  $("exam-pause-title").textContent = title;
+  $("exam-pause-text").textContent = text;
+  const more = $("exam-pause-more");
+  more.replaceChildren();
+  if (link) {
+    const a = document.createElement("a");
+    a.className = "btn btn--primary";
+    a.href = link.href;
+    a.textContent = link.label;
+    more.append(a);
+  }
+  box.hidden = false;
+  answering.inert = true;
+  root.classList.add("is-held");
+  if ($("submit-dialog").open) $("submit-dialog").close();
+  $("exam-pause-title").focus();
+}
+
+function hideOverlay() {
+  const box = $("exam-pause");
+  if (box) box.hidden = true;
+  answering.inert = false;
+  root.classList.remove("is-held");
+}
+
+/** The time left, frozen: from the server's view when it says paused, else from the timer. */
+function frozenLeft() {
+  if (view?.paused && view.paused_at) return Date.parse(view.deadline_at) - Date.parse(view.paused_at);
+  return timer ? timer.left() : Date.parse(view.deadline_at) - Date.parse(view.server_now);
+}
+
+function showPausedTimer() {
+  const display = $("timer");
+  display.textContent = `${formatLeft(frozenLeft())} paused`;
+  display.parentElement?.classList.add("is-paused");
+}
+
+/** Hold the exam: nothing can change, the timer stands still, answers wait on this device. */
+function pause() {
+  if (finished) return;
+  clearTimeout(saveTimer);
+  saveTimer = null;
+  if (!paused) {
+    paused = true;
+    timer?.stop();
+    outbox.pause();
+    showOverlay(
+      "Your exam is paused by the proctor",
+      "Your answers are kept and the timer is stopped; the time left is given back when the " +
+        "proctor resumes the exam. Stay on this page.",
+    );
+  }
+  showPausedTimer();
+  clearInterval(pollHandle);
+  pollHandle = setInterval(refresh, PAUSE_POLL_MS);
+}
+
+/** Go on after a pause, with the deadline the server moved. */
+function resume(sentAt) {
+  if (finished || !paused) return;
+  paused = false;
+  clearInterval(pollHandle);
+  pollHandle = null;
+  $("timer").parentElement?.classList.remove("is-paused");
+  hideOverlay();
+  runTimer(sentAt);
+  outbox.resume();
+  drawQuestion();
+}
+
+/** The proctor ended the attempt: stop here, like time-up, and say why. */
+function ended(text) {
+  if (finished) return;
+  finished = true;
+  paused = false;
+  clearInterval(pollHandle);
+  timer?.stop();
+  outbox.closed = true;
+  for (const control of root.querySelectorAll("button, input, select, textarea")) control.disabled = true;
+  const reason = text ? `: ${text}` : ".";
+  showOverlay(
+    `Your exam was ended by the proctor${reason}`,
+    "Your answers saved so far were submitted.",
+    { href: `/exams/attempt/${attemptId}/result`, label: "See your result" },
+  );
+  try { localStorage.removeItem(positionKey); } catch { /* nothing to clear */ }
+}
+
+/** Re-read the attempt and follow the server: paused, running or closed. */
+async function refresh() {
+  if (finished) return;
+  let sentAt;
+  try {
+    sentAt = await load();
+  } catch {
+    return; // offline or a hiccup: the next poll or action tries again
+  }
+  if (view.status !== "in_progress") {
+    if (view.ended_by === "proctor") ended("");
+    else finish("Time is up. Your answers were submitted.");
+  } else if (view.paused) {
+    pause();
+  } else if (paused) {
+    resume(sentAt);
+  }
+}
+
+function onControl(event) {
+  const { action, text } = event.detail ?? {};
+  if (!view || finished) return; // not loaded yet: the first load shows the server's state
+  if (action === "pause") {
+    pause();
+    refresh(); // the exact time left at the pause
+  } else if (action === "resume") {
+    refresh(); // the new deadline; the overlay goes once the server says it runs
+  } else if (action === "terminate") {
+    ended(text ?? "");
+  }
+}
+
+function runTimer(sentAt) {
+  timer?.stop();
+  timer = startTimer({
+    deadlineAt: view.deadline_at, serverNow: view.server_now, sentAt,
+    display: $("timer"), announce: $("time-announce"),
+    onExpired: async () => {
+      await drain(outbox, 5000);
+      try {
+        await api(`/api/v1/attempts/${attemptId}/submit`, { method: "POST" });
+      } catch (error) {
+        if (error.code === "attempt_paused") { pause(); refresh(); return; } // paused at zero
+      }
+      finish("Time is up. Your answers were submitted.");
+    },
+  });
+}
+
 function finish(message) {
   if (finished) return;
   finished = true;
+  clearInterval(pollHandle);
+  hideOverlay();
   for (const control of root.querySelectorAll("button, input, select, textarea")) control.disabled = true;
   showStatus(`${message} Taking you to your result…`, "info");
   setTimeout(() => location.assign(`/exams/attempt/${attemptId}/result`), 2500);
@@ -228,15 +411,8 @@ async function main() {
   const saved = Number(localStorage.getItem(positionKey) ?? 0);
   current = view.items[saved] && !view.items[saved].locked ? saved : 0;
   drawQuestion();
-  startTimer({
-    deadlineAt: view.deadline_at, serverNow: view.server_now, sentAt,
-    display: $("timer"), announce: $("time-announce"),
-    onExpired: async () => {
-      await drain(outbox, 5000);
-      await api(`/api/v1/attempts/${attemptId}/submit`, { method: "POST" }).catch(() => null);
-      finish("Time is up. Your answers were submitted.");
-    },
-  });
+  if (view.paused) pause(); // reloaded during a pause: still paused
+  else runTimer(sentAt);
   form.addEventListener("input", saveSoon);
   form.addEventListener("change", saveSoon);
   form.addEventListener("submit", (event) => { event.preventDefault(); saveNow(); });
@@ -250,4 +426,5 @@ async function main() {
   outbox.flush(); // anything left from before a refresh or a crash
 }
 
+document.addEventListener("proctoring:control", onControl);
 main();

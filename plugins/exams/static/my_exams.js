@@ -53,6 +53,10 @@ function card(exam) {
   const actions = el("div", "cluster");
   if (exam.in_progress_attempt_id) {
     actions.append(link(`/exams/attempt/${exam.in_progress_attempt_id}`, "Resume exam", true));
+  } else if (exam.state === "open" && exam.attempts_left > 0 && exam.proctored) {
+    // Proctored: consent and the system check come first; that page starts the attempt.
+    actions.append(link(`/exams/${exam.id}/check`, exam.attempts_used ? "Start another attempt" : "Start exam", true));
+    li.append(el("p", "muted", "This exam is proctored: you first agree to proctoring and check your camera and microphone. The timer starts when you press Start exam there."));
   } else if (exam.state === "open" && exam.attempts_left > 0) {
     const button = el("button", "btn btn--primary", exam.attempts_used ? "Start another attempt" : "Start exam");
     button.type = "button";

@@ -4,6 +4,8 @@
 // in localStorage (one key per attempt and item) until the server acknowledges that seq; the
 // server stores an answer only when its seq is newer than the stored one, so resending the same
 // save is harmless (409 stale_answer) and an old save can never overwrite a newer one.
+// While a proctor has the attempt paused the server refuses saves (409 attempt_paused): the
+// outbox then holds everything and sends it once the page calls `resume()`.
 
 import { api } from "../accounts/api.js";
 
@@ -11,14 +13,15 @@ const MAX_BACKOFF_MS = 30_000;
 
 /**
  * @typedef {{seq: number, response: object, flagged: boolean, pending: boolean}} Entry
- * @typedef {{pending: number, sending: boolean, offline: boolean, error: string}} OutboxState
+ * @typedef {{pending: number, sending: boolean, offline: boolean, paused: boolean, error: string}} OutboxState
  */
 
 export class Outbox {
   /**
    * @param {string} attemptId
    * @param {{onState: (state: OutboxState) => void, onClosed: () => void,
-   *          onSaved: (item: number) => void, onRejected: (item: number, message: string) => void}} hooks
+   *          onSaved: (item: number) => void, onRejected: (item: number, message: string) => void,
+   *          onPaused?: () => void}} hooks
    */
   constructor(attemptId, hooks) {
     this.attemptId = attemptId;
@@ -30,6 +33,7 @@ export class Outbox {
     this.failures = 0;
     this.retryTimer = null;
     this.closed = false;
+    this.paused = false;
     window.addEventListener("online", () => { this.offline = false; this.flush(); });
     window.addEventListener("offline", () => { this.offline = true; this.report(); });
   }
@@ -100,7 +104,7 @@ export class Outbox {
 
   /** @param {number} item */
   async send(item) {
-    if (this.closed || this.inFlight.has(item)) return;
+    if (this.closed || this.paused || this.inFlight.has(item)) return;
     const entry = this.get(item);
     if (!entry?.pending) return;
     this.inFlight.add(item);
@@ -120,7 +124,7 @@ export class Outbox {
     } finally {
       this.inFlight.delete(item);
     }
-    if (this.get(item)?.pending && !this.retryTimer && !this.closed && this.failures === 0) {
+    if (this.get(item)?.pending && !this.retryTimer && !this.closed && !this.paused && this.failures === 0) {
       await this.send(item); // changed while this one was in flight
     }
     this.report();
@@ -132,10 +136,30 @@ export class Outbox {
     if (current && current.seq === seq) this.put(item, { ...current, pending: false });
   }
 
+  /** Hold every answer (kept pending on this device) until `resume()`. */
+  pause() {
+    this.paused = true;
+    clearTimeout(this.retryTimer);
+    this.retryTimer = null;
+    this.report();
+  }
+
+  /** The proctor resumed the attempt: send what was held. */
+  resume() {
+    if (!this.paused) return;
+    this.paused = false;
+    this.flush();
+  }
+
   failed(item, seq, error) {
     if (error.code === "attempt_closed") {
       this.closed = true;
       this.hooks.onClosed();
+    } else if (error.code === "attempt_paused") {
+      if (!this.paused) {
+        this.pause(); // the answer stays pending and is sent after the resume
+        this.hooks.onPaused?.();
+      }
     } else if (error.code === "stale_answer") {
       this.acknowledge(item, seq); // the server holds a newer answer: nothing left to send
     } else if (error.status === 0 || error.status >= 500 || error.status === 429) {
@@ -154,6 +178,7 @@ export class Outbox {
       pending: this.pendingItems().length,
       sending: this.inFlight.size > 0,
       offline: this.offline,
+      paused: this.paused,
       error: this.error,
     });
   }
@@ -171,7 +196,7 @@ export async function drain(outbox, timeoutMs = 10_000) {
     outbox.failures = 0;
     await outbox.flush();
     if (!outbox.pendingItems().length && !outbox.inFlight.size) return true;
-    if (outbox.failures > 0 || outbox.closed) return false;
+    if (outbox.failures > 0 || outbox.closed || outbox.paused) return false;
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
   return false;

@@ -62,7 +62,17 @@ function show(result) {
   body.replaceChildren(summary, wrap);
 }
 
+/** A proctor ended this attempt: say so (and why) above whatever else the page shows. */
+function endedByProctor() {
+  if (root.dataset.endedBy !== "proctor") return;
+  const reason = root.dataset.endReason ? `: ${root.dataset.endReason}` : ".";
+  const note = el("p", "alert alert--warning", `Your exam was ended by the proctor${reason}`);
+  note.id = "ended-by-proctor";
+  root.before(note);
+}
+
 async function main() {
+  endedByProctor();
   try {
     const result = await api(`/api/v1/attempts/${root.dataset.attempt}/result`);
     setStatus(status, "");

@@ -2,9 +2,17 @@
 // Gathering finishes before the offer is sent (no trickle ICE): one POST sets the connection
 // up, and the server needs no signalling socket. `iceServers: []` keeps the browser from
 // asking a public STUN server; the server's own ICE settings decide what it offers back.
+//
+// With `reconnect`, a connection that fails or drops, or an offer lost to the network, is
+// replaced by a new offer after 1 s, then 2, 4 … up to 10 s between tries; the camera stays
+// on meanwhile. A 404 means the attempt is over: publishing stops for good ("ended").
 
 import { api } from "/static/accounts/api.js";
 
+const RETRY_FIRST_MS = 1000;
+const RETRY_MAX_MS = 10000;
+
+/** Telemetry a page sends on its own: [target, event, message builder (null: nothing)]. */
 const TELEMETRY_EVENTS = [
   [document, "visibilitychange", () => ({ type: "visibility", state: document.visibilityState })],
   [window, "blur", () => ({ type: "blur" })],
@@ -13,6 +21,16 @@ const TELEMETRY_EVENTS = [
   [document, "copy", () => ({ type: "copy" })],
   [document, "paste", () => ({ type: "paste" })],
 ];
+
+/** How many screens this device shows; 2 stands for "more than one" where the browser says. */
+function screens() {
+  return { type: "screens", count: window.screen.isExtended ? 2 : 1 };
+}
+
+function reloaded() {
+  const [navigation] = performance.getEntriesByType?.("navigation") ?? [];
+  return navigation?.type === "reload";
+}
 
 function gathered(pc) {
   if (pc.iceGatheringState === "complete") return Promise.resolve();
@@ -23,50 +41,155 @@ function gathered(pc) {
   });
 }
 
+/** Errors worth another offer: the network, or a server that is busy or restarting. */
+function retryable(error) {
+  return error?.status === 0 || error?.status >= 500 || error?.status === 429;
+}
+
 /**
- * Start publishing for an attempt.
- * @param {string} attemptId
- * @param {{onState?: (state: string) => void, iceServers?: RTCIceServer[]}} [options]
- * @returns {Promise<{pc: RTCPeerConnection, stream: MediaStream, stop: () => void}>}
+ * Start publishing.
+ * @param {string|{offer: string, close?: string}} target an attempt id (the attempt's own
+ *   endpoints), or the offer URL (and the URL a DELETE closes) of another kind of connection
+ * @param {{onState?: (state: string, error?: Error) => void, iceServers?: RTCIceServer[],
+ *          telemetry?: boolean, reconnect?: boolean}} [options]
+ *   States: connecting, connected, disconnected, failed, reconnecting, ended, closed.
+ * @returns {Promise<{readonly pc: RTCPeerConnection, stream: MediaStream, stop: () => void,
+ *          close: () => Promise<void>}>}
  */
-export async function publish(attemptId, options = {}) {
+export async function publish(target, options = {}) {
   const onState = options.onState ?? (() => {});
+  const withTelemetry = options.telemetry ?? true;
+  const base = typeof target === "string" ? `/api/v1/attempts/${encodeURIComponent(target)}/rtc` : null;
+  const offerUrl = base ? `${base}/offer` : target.offer;
+  const closeUrl = base ?? target.close ?? null;
+
   const stream = await navigator.mediaDevices.getUserMedia({ video: true, audio: true });
-  const pc = new RTCPeerConnection({ iceServers: options.iceServers ?? [] });
-  for (const track of stream.getTracks()) pc.addTrack(track, stream);
-  const channel = pc.createDataChannel("telemetry");
-  const listeners = TELEMETRY_EVENTS.map(([target, name, build]) => {
-    const listener = () => {
-      const message = build();
-      if (message && channel.readyState === "open") {
-        channel.send(JSON.stringify({ ...message, at: Date.now() }));
-      }
-    };
-    target.addEventListener(name, listener);
-    return () => target.removeEventListener(name, listener);
-  });
-  pc.addEventListener("connectionstatechange", () => onState(pc.connectionState));
-  const base = `/api/v1/attempts/${encodeURIComponent(attemptId)}/rtc`;
+  let pc = null;
+  let channel = null;
   let stopped = false;
-  const stop = () => {
+  let delay = RETRY_FIRST_MS;
+  let timer = null;
+  let reloadSent = false;
+
+  const send = (message) => {
+    if (message && channel?.readyState === "open") {
+      channel.send(JSON.stringify({ ...message, at: Date.now() }));
+    }
+  };
+  const removers = [];
+  if (withTelemetry) {
+    for (const [target_, name, build] of TELEMETRY_EVENTS) {
+      const listener = () => send(build());
+      target_.addEventListener(name, listener);
+      removers.push(() => target_.removeEventListener(name, listener));
+    }
+    if ("onchange" in window.screen) {
+      const listener = () => send(screens());
+      window.screen.addEventListener("change", listener);
+      removers.push(() => window.screen.removeEventListener("change", listener));
+    }
+  }
+
+  const report = (state, error) => { if (!stopped || state === "closed" || state === "ended") onState(state, error); };
+
+  const stop = (state = "closed") => {
     if (stopped) return;
     stopped = true;
-    listeners.forEach((remove) => remove());
+    clearTimeout(timer);
+    removers.forEach((remove) => remove());
     stream.getTracks().forEach((track) => track.stop());
-    pc.close();
-    onState("closed");
+    pc?.close();
+    onState(state);
   };
-  try {
-    await pc.setLocalDescription(await pc.createOffer());
-    await gathered(pc);
-    const answer = await api(`${base}/offer`, {
-      method: "POST",
-      json: { sdp: pc.localDescription.sdp, type: "offer" },
+
+  const schedule = () => {
+    if (stopped || !options.reconnect || timer) return;
+    report("reconnecting");
+    timer = setTimeout(() => {
+      timer = null;
+      if (stopped || healthy()) return;
+      connect().catch(() => {});
+    }, delay);
+    delay = Math.min(delay * 2, RETRY_MAX_MS);
+  };
+
+  /** Connected end to end: ICE up and the server has not closed DTLS (it does when it drops
+   * the peer, while the browser's ICE can still look connected for a while). */
+  function healthy() {
+    const dtls = pc?.getSenders().find((sender) => sender.transport)?.transport;
+    return pc?.connectionState === "connected" && (!dtls || dtls.state === "connected");
+  }
+
+  async function connect() {
+    pc?.close();
+    const current = new RTCPeerConnection({ iceServers: options.iceServers ?? [] });
+    pc = current;
+    for (const track of stream.getTracks()) current.addTrack(track, stream);
+    if (withTelemetry) {
+      const opened = current.createDataChannel("telemetry");
+      channel = opened;
+      opened.addEventListener("open", () => {
+        send(screens());
+        if (!reloadSent && reloaded()) {
+          reloadSent = true;
+          send({ type: "reload" });
+        }
+      });
+    }
+    current.addEventListener("connectionstatechange", () => {
+      if (current !== pc || stopped) return;
+      const state = current.connectionState;
+      report(state);
+      if (state === "connected") delay = RETRY_FIRST_MS;
+      if (state === "failed" || state === "disconnected") schedule();
     });
-    await pc.setRemoteDescription(answer);
+    report("connecting");
+    try {
+      await current.setLocalDescription(await current.createOffer());
+      await gathered(current);
+      const answer = await api(offerUrl, {
+        method: "POST",
+        json: { sdp: current.localDescription.sdp, type: "offer" },
+      });
+      if (current !== pc || stopped) return;
+      await current.setRemoteDescription(answer);
+      const dtls = current.getSenders().find((sender) => sender.transport)?.transport;
+      dtls?.addEventListener("statechange", () => {
+        if (current !== pc || stopped) return;
+        if (dtls.state === "closed" || dtls.state === "failed") {
+          report("disconnected");
+          schedule();
+        }
+      });
+    } catch (error) {
+      if (current !== pc || stopped) return;
+      if (error?.status === 404) {
+        stop("ended");
+        throw error;
+      }
+      if (options.reconnect && retryable(error)) {
+        schedule();
+        return;
+      }
+      report("failed", error);
+      throw error;
+    }
+  }
+
+  try {
+    await connect();
   } catch (error) {
-    stop();
+    stop(error?.status === 404 ? "ended" : "closed");
     throw error;
   }
-  return { pc, stream, stop };
+  return {
+    get pc() { return pc; },
+    stream,
+    stop: () => stop(),
+    /** Stop, and tell the server to close its side now (best effort). */
+    async close() {
+      stop();
+      if (closeUrl) await api(closeUrl, { method: "DELETE" }).catch(() => {});
+    },
+  };
 }

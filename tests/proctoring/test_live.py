@@ -1,0 +1,312 @@
+"""The whole live path in one app: a candidate's camera over real WebRTC, the face detector,
+the rules, the proctor WebSocket, snapshots, the stored score, actions and reviews."""
+
+from __future__ import annotations
+
+import asyncio
+import fractions
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+import av
+import cv2
+import numpy as np
+import pytest
+from aiohttp import ClientWebSocketResponse
+from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
+from aiortc.mediastreams import VideoStreamTrack
+from skimage import data as images
+
+from core.channels import ATTEMPT_CONTROL
+from core.events import Event
+from core.rules import Violation
+from core.services import Services
+from plugins.exams.tables import Attempt
+from plugins.proctoring.consent import CONSENT_VERSION
+from plugins.proctoring.tables import ProctoringConsent, ProctoringScore
+from storage.tables.user import User
+from tests.exams.support import Client, add_question, add_users, create_exam, fixed, headers, start
+
+FACE = cv2.resize(cv2.cvtColor(images.astronaut(), cv2.COLOR_RGB2BGR), (480, 480))
+EMPTY = np.full((480, 480, 3), 90, dtype=np.uint8)
+POLICY = {
+    "enabled": True,
+    "analysis_fps": 4,
+    "snapshot_interval_s": 1,
+    "rules": {"no_face": {"min_duration_s": 1, "gap_s": 1}},
+}
+
+
+class Switchable(VideoStreamTrack):
+    """A camera whose picture the test chooses."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.image = FACE
+
+    async def recv(self) -> av.VideoFrame:
+        pts, time_base = await self.next_timestamp()
+        frame = av.VideoFrame.from_ndarray(self.image, format="bgr24")
+        frame.pts, frame.time_base = pts, fractions.Fraction(time_base)
+        return frame
+
+
+async def receive(ws: ClientWebSocketResponse, want: Any, timeout: float = 20.0) -> dict[str, Any]:
+    """The first message for which ``want(message)`` is true."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        left = deadline - loop.time()
+        assert left > 0, "timed out waiting for a live message"
+        message = await ws.receive_json(timeout=left)
+        if want(message):
+            return message  # type: ignore[no-any-return]
+
+
+@pytest.fixture
+async def proctor(services: Services) -> User:
+    return (await add_users(services, "proctor", 1))[0]
+
+
+@pytest.fixture
+async def proctored(client: Client, services: Services, examiner: User, candidate: User) -> str:
+    question = await add_question(services, "essay")
+    exam = await create_exam(
+        client,
+        examiner,
+        sections=[fixed(question)],
+        candidates=[candidate],
+        proctoring_policy=POLICY,
+    )
+    async with services.db.session() as db:
+        db.add(
+            ProctoringConsent(
+                exam_id=exam["id"], user_id=candidate.id, text_version=CONSENT_VERSION
+            )
+        )
+        await db.commit()
+    return str((await start(client, candidate, exam["id"]))["id"])
+
+
+@pytest.fixture
+async def publishing(
+    client: Client, candidate: User, proctored: str
+) -> AsyncIterator[tuple[Switchable, Any]]:
+    track = Switchable()
+    pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+    pc.addTrack(track)
+    channel = pc.createDataChannel("telemetry")
+    await pc.setLocalDescription(await pc.createOffer())
+    response = await client.post(
+        f"/api/v1/attempts/{proctored}/rtc/offer",
+        json={"sdp": pc.localDescription.sdp, "type": "offer"},
+        headers=headers(candidate),
+    )
+    assert response.status == 200, await response.text()
+    await pc.setRemoteDescription(RTCSessionDescription(**await response.json()))
+    try:
+        yield track, channel
+    finally:
+        await pc.close()
+
+
+async def test_an_empty_scene_becomes_a_violation_on_the_wall_with_evidence_and_score(
+    client: Client,
+    services: Services,
+    proctor: User,
+    candidate: User,
+    proctored: str,
+    publishing: tuple[Switchable, Any],
+) -> None:
+    track, channel = publishing
+    ws = await client.ws_connect("/api/v1/proctor/live", headers=headers(proctor))
+    hello = await ws.receive_json(timeout=10)
+    assert hello["type"] == "hello"
+    assert proctored in [t["attempt_id"] for t in hello["tiles"]]
+
+    # The face is seen: the tile goes live and connected, nothing is raised.
+    tile = await receive(
+        ws, lambda m: m["type"] == "tile" and m["tile"]["connection"] == "connected"
+    )
+    assert tile["tile"]["candidate"] == candidate.display_name
+    assert tile["tile"]["badges"] == []
+
+    # The candidate leaves: a no-face violation reaches the wall with its reason in words.
+    track.image = EMPTY
+    alert = await receive(ws, lambda m: m["type"] == "alert")
+    violation = alert["violation"]
+    assert alert["attempt_id"] == proctored
+    assert violation["kind"] == "no_face"
+    assert violation["severity"] == "high"
+    assert violation["evidence"]["count"] == 0
+    badge_tile = await receive(ws, lambda m: m["type"] == "tile" and m["tile"]["badges"])
+    assert badge_tile["tile"]["badges"][0]["text"].startswith("no face")
+    assert badge_tile["tile"]["score"] > 0
+
+    # The snapshot taken at the start is in the blob store, a thumbnail in the cache.
+    key = violation["evidence"]["snapshot"]
+    for _ in range(50):
+        try:
+            jpeg = await services.blobs.get(key)
+            break
+        except Exception:
+            await asyncio.sleep(0.1)
+    assert jpeg[:2] == b"\xff\xd8"
+    thumb = await client.get(
+        f"/api/v1/proctor/attempts/{proctored}/thumbnail", headers=headers(proctor)
+    )
+    assert thumb.status == 200
+    assert thumb.content_type == "image/jpeg"
+
+    # Back in front of the camera: the violation ends; a paste is an instant violation.
+    track.image = FACE
+    await receive(ws, lambda m: m["type"] == "tile" and not m["tile"]["badges"], timeout=20)
+    channel.send(json.dumps({"type": "paste"}))
+    pasted = await receive(ws, lambda m: m["type"] == "alert")
+    assert pasted["violation"]["kind"] == "clipboard"
+    # The tile follows the stored score (the alert goes out first, for speed).
+    await receive(
+        ws,
+        lambda m: m["type"] == "tile" and [b["kind"] for b in m["tile"]["badges"]] == ["clipboard"],
+    )
+
+    # The score is stored in SQL with every contribution explained.
+    async with services.db.session() as db:
+        row = await db.get(ProctoringScore, proctored)
+    assert row is not None
+    kinds = {c["kind"] for c in row.breakdown["contributions"]}
+    assert kinds == {"no_face", "clipboard"}
+    assert row.score == pytest.approx(
+        sum(c["points"] for c in row.breakdown["contributions"]), abs=0.2
+    )
+    await ws.close()
+
+    # The review data: violations, snapshots with links, a score series.
+    timeline = await client.get(
+        f"/api/v1/proctor/attempts/{proctored}/timeline", headers=headers(proctor)
+    )
+    assert timeline.status == 200
+    body = await timeline.json()
+    assert [v["kind"] for v in body["violations"]] == ["no_face", "clipboard"]
+    assert body["violations"][0]["ended_at"] is not None
+    at_start = [s for s in body["snapshots"] if s["reason"] == "violation"]
+    assert at_start
+    assert at_start[0]["violation_id"] == violation["id"]
+    picture = await client.get(at_start[0]["url"], headers=headers(proctor))
+    assert picture.status == 200
+    assert (await picture.read())[:2] == b"\xff\xd8"
+    stranger = await client.get(at_start[0]["url"], headers=headers(candidate))
+    assert stranger.status == 403
+    missing = await client.get(
+        f"/api/v1/proctor/attempts/{proctored}/snapshots/1.jpg", headers=headers(proctor)
+    )
+    assert missing.status == 404
+    assert body["score_series"][-1]["score"] > 0
+    assert [e["kind"] for e in body["telemetry"]] == ["telemetry.paste"]
+
+    # Dismissing the no-face violation takes its points out and says so.
+    no_face = body["violations"][0]["id"]
+    review = await client.put(
+        f"/api/v1/proctor/attempts/{proctored}/violations/{no_face}/review",
+        json={"decision": "dismissed", "note": "adjusting the lamp"},
+        headers=headers(proctor),
+    )
+    assert review.status == 200, await review.text()
+    overview = await (
+        await client.get(f"/api/v1/proctor/attempts/{proctored}", headers=headers(proctor))
+    ).json()
+    assert overview["score"]["excluded"] == [no_face]
+    assert overview["score"]["score"] == pytest.approx(3.0)
+    assert overview["violations"][0]["review"]["decision"] == "dismissed"
+
+
+async def test_actions_reach_the_candidate_channel_and_are_recorded(
+    client: Client, services: Services, proctor: User, candidate: User, proctored: str
+) -> None:
+    async with services.bus.subscribe(ATTEMPT_CONTROL) as messages:
+        response = await client.post(
+            f"/api/v1/proctor/attempts/{proctored}/actions",
+            json={"action": "warn", "text": "Please keep your face in view."},
+            headers=headers(proctor),
+        )
+        assert response.status == 201, await response.text()
+        raw = await asyncio.wait_for(messages.__anext__(), timeout=5)
+    sent = json.loads(raw)
+    assert sent["attempt_id"] == proctored
+    assert sent["action"] == "warn"
+    assert sent["text"] == "Please keep your face in view."
+
+    empty = await client.post(
+        f"/api/v1/proctor/attempts/{proctored}/actions",
+        json={"action": "message", "text": "  "},
+        headers=headers(proctor),
+    )
+    assert empty.status == 422
+    as_candidate = await client.post(
+        f"/api/v1/proctor/attempts/{proctored}/actions",
+        json={"action": "message", "text": "hi"},
+        headers=headers(candidate),
+    )
+    assert as_candidate.status == 403
+    overview = await (
+        await client.get(f"/api/v1/proctor/attempts/{proctored}", headers=headers(proctor))
+    ).json()
+    assert [a["action"] for a in overview["actions"]] == ["warn"]
+    events = await services.events.query(attempt_id=proctored, kinds=["proctor.warn"])
+    assert len(events) == 1
+
+
+async def test_recompute_with_other_weights_is_saved_only_when_asked(
+    client: Client, services: Services, proctor: User, proctored: str
+) -> None:
+    violation = Violation(
+        attempt_id=proctored,
+        kind="no_face",
+        detector="face",
+        label="No face",
+        severity="high",
+        started_at=1000.0,
+        ended_at=1060.0,
+    )
+    await services.events.append(
+        [Event(kind="violation.ended", attempt_id=proctored, data=violation.model_dump())]
+    )
+    url = f"/api/v1/proctor/attempts/{proctored}/score/recompute"
+    heavier = {"weights": {"no_face": {"weight": 50, "per_minute": 0, "max_points": 60}}}
+    response = await client.post(url, json=heavier, headers=headers(proctor))
+    assert response.status == 200, await response.text()
+    assert (await response.json())["score"] == 50
+    async with services.db.session() as db:
+        assert await db.get(ProctoringScore, proctored) is None
+    saved = await client.post(url, json={**heavier, "save": True}, headers=headers(proctor))
+    assert (await saved.json())["score"] == 50
+    async with services.db.session() as db:
+        row = await db.get(ProctoringScore, proctored)
+        assert row is not None
+        assert row.score == 50
+    unknown = await client.post(
+        url, json={"weights": {"nope": {"weight": 1, "max_points": 1}}}, headers=headers(proctor)
+    )
+    assert unknown.status == 422
+
+
+async def test_the_wall_forgets_an_attempt_that_ended(
+    client: Client,
+    services: Services,
+    proctor: User,
+    proctored: str,
+    publishing: tuple[Switchable, Any],
+) -> None:
+    ws = await client.ws_connect("/api/v1/proctor/live", headers=headers(proctor))
+    await receive(ws, lambda m: m["type"] == "tile" and m["tile"]["attempt_id"] == proctored)
+    async with services.db.session() as db:
+        row = await db.get(Attempt, proctored)
+        assert row is not None
+        row.status = "submitted"
+        await db.commit()
+    removed = await receive(ws, lambda m: m["type"] == "removed", timeout=15)
+    assert removed["attempt_id"] == proctored
+    tiles = await client.get("/api/v1/proctor/tiles", headers=headers(proctor))
+    assert proctored not in [t["attempt_id"] for t in await tiles.json()]
+    await ws.close()
