@@ -67,6 +67,29 @@ class _Lane:
     task: asyncio.Task[None] | None = None
 
 
+def scaled(frame: Frame, size: tuple[int, int]) -> Frame:
+    """``frame`` resized to exactly ``size`` (width, height).
+
+    The aspect ratio is not kept: a detector that declares an input size gets what its model
+    takes, and coordinates it reports relative to the image (0..1) stay valid for the original
+    frame. A frame already of that size is passed through without a copy.
+    """
+    width, height = size
+    if frame.image.shape[1] == width and frame.image.shape[0] == height:
+        return frame
+    import cv2  # noqa: PLC0415 (only detectors that declare a size need it)
+
+    image = cv2.resize(frame.image, (width, height), interpolation=cv2.INTER_AREA)
+    return Frame(frame.attempt_id, frame.ts, image)
+
+
+def _detect(detector: Detector, frames: list[Frame]) -> list[Observation]:
+    """Runs on the detector's thread: scaling there keeps that cost off the event loop too."""
+    size = detector.needs.input_size
+    batch = frames if size is None else [scaled(frame, size) for frame in frames]
+    return detector.detect(batch)
+
+
 class Pipeline:
     """Batches frames across attempts per detector; see the module docstring for the policy."""
 
@@ -157,7 +180,7 @@ class Pipeline:
         observations: list[Observation] = []
         try:
             loop = asyncio.get_running_loop()
-            observations = await loop.run_in_executor(lane.executor, lane.detector.detect, frames)
+            observations = await loop.run_in_executor(lane.executor, _detect, lane.detector, frames)
         except Exception:  # one bad batch must not stop the detector
             failed = True
             lane.stats.failures += 1

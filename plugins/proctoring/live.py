@@ -66,6 +66,7 @@ class AttemptLive:
     paused: bool = False
     seen_peer: bool = False
     frames_seen: int = -1
+    peer_key: int = 0  # id() of the peer whose frames were counted (a reconnect replaces it)
     image: np.ndarray | None = None
     image_ts: float = 0.0
     last_snapshot: float = 0.0
@@ -144,6 +145,8 @@ class LiveProctoring:
         if peer is None or not peer.video:
             return False
         live.seen_peer = True
+        if id(peer) != live.peer_key:  # a new connection counts its frames from zero
+            live.peer_key, live.frames_seen = id(peer), -1
         received = sum(tap.received for tap in peer.video)
         moved = received > live.frames_seen >= 0
         first = live.frames_seen < 0

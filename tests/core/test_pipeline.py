@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from core.detectors import Detector, DetectorNeeds, Frame, Observation
-from core.pipeline import Pipeline
+from core.pipeline import Pipeline, scaled
 from core.services import Services
 from tests.fixtures.sample_plugin.plugin import BrightnessDetector, invigilator_register_detectors
 
@@ -154,3 +154,45 @@ async def test_stop_waits_for_the_batch_in_flight_and_ignores_later_frames() -> 
     detector.gate.set()
     await stopping
     assert [o.ts for o in sink.got] == [1.0]
+
+
+class Shapes:
+    """Records the image shapes it is given; declares an input size when asked to."""
+
+    def __init__(self, name: str, size: tuple[int, int] | None) -> None:
+        self.name = name
+        self.needs = DetectorNeeds(input_size=size)
+        self.shapes: list[tuple[int, ...]] = []
+
+    def load(self) -> None:
+        pass
+
+    def detect(self, frames: Sequence[Frame]) -> list[Observation]:
+        self.shapes.extend(f.image.shape for f in frames)
+        return []
+
+
+async def test_a_declared_input_size_is_what_the_detector_gets_and_others_see_the_original() -> (
+    None
+):
+    small, native = Shapes("small", (32, 24)), Shapes("native", None)
+    pipeline = Pipeline([small, native], Sink())
+    gradient = np.tile(np.arange(64, dtype=np.uint8)[None, :, None], (48, 1, 3))
+    original = Frame("a", 1.0, gradient)
+    pipeline.submit([original])
+    await settle(pipeline)
+    assert small.shapes == [(24, 32, 3)]
+    assert native.shapes == [(48, 64, 3)]
+    assert original.image.shape == (48, 64, 3)  # the shared frame was not changed
+    await pipeline.stop()
+
+
+def test_scaling_keeps_relative_positions_and_skips_frames_already_the_right_size() -> None:
+    image = np.zeros((100, 200, 3), dtype=np.uint8)
+    image[:, 100:] = 255  # right half white
+    frame = Frame("a", 1.0, image)
+    small = scaled(frame, (20, 10))
+    assert small.image.shape == (10, 20, 3)
+    assert small.image[:, :9].max() == 0
+    assert small.image[:, 11:].min() == 255
+    assert scaled(small, (20, 10)) is small
