@@ -8,8 +8,8 @@ launch) is paid once for the frames of every attempt that is due, not once per c
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol, runtime_checkable
 
 import numpy as np
@@ -21,12 +21,16 @@ class Frame:
     """One sampled video frame of one attempt, shared read-only by every detector.
 
     ``image`` is ``(height, width, 3)`` uint8 BGR (converted once by the sampler);
-    ``ts`` is wall-clock seconds since the epoch when it was sampled.
+    ``ts`` is wall-clock seconds since the epoch when it was sampled. ``context`` is what
+    plugins know about the attempt (hook ``invigilator_attempt_context``), e.g. the candidate's
+    enrolled face embedding or their gaze calibration, so a stateless batched detector can
+    still compare each frame with that candidate's own reference.
     """
 
     attempt_id: str
     ts: float
     image: np.ndarray
+    context: Mapping[str, Any] = field(default_factory=dict)
 
 
 class Observation(BaseModel):

@@ -18,6 +18,7 @@ import pluggy
 from pydantic import BaseModel
 
 from core.detectors import Detector
+from core.policy import Rule
 from core.ports import JobFunction
 
 if TYPE_CHECKING:
@@ -189,6 +190,35 @@ def invigilator_static_dirs() -> Mapping[str, Path]:
     """Return static asset folders by URL prefix, served under ``/static/<prefix>/``.
 
     Assets are served from this server only: pages load nothing from third-party hosts.
+    """
+    raise NotImplementedError
+
+
+@hookspec
+def invigilator_attempt_context(
+    services: Services, attempt_id: str, exam_id: int, user_id: int
+) -> Awaitable[Mapping[str, Any] | None] | Mapping[str, Any] | None:
+    """Return what your detector needs to know about one attempt, keyed by your own names.
+
+    Called by live proctoring when an attempt's stream is first seen in a process (and again
+    after a reconnect to another process). The mappings of every plugin are merged and handed
+    to detectors as ``Frame.context`` with every frame of that attempt: the identity detector
+    puts the candidate's enrolled embedding there, the gaze detector their calibration. Keep
+    it small (it lives as long as the stream) and prefix keys with your plugin's name. May be
+    ``async``; one that raises is logged and left out.
+    """
+    raise NotImplementedError
+
+
+@hookspec
+def invigilator_register_rules() -> Iterable[Rule] | None:
+    """Return the violation rules this plugin's detectors feed (``core.policy.Rule``).
+
+    Called once when the plugin manager is built, before any exam policy is validated, so an
+    examiner may tune these rules per exam like the built-in ones and reviewers see them in the
+    score. A rule names the event kinds it reads (``observation.<your detector>``), its
+    condition, timing and weights. Registering a kind another plugin registered differently
+    stops the boot with both named.
     """
     raise NotImplementedError
 

@@ -80,7 +80,7 @@ def scaled(frame: Frame, size: tuple[int, int]) -> Frame:
     import cv2  # noqa: PLC0415 (only detectors that declare a size need it)
 
     image = cv2.resize(frame.image, (width, height), interpolation=cv2.INTER_AREA)
-    return Frame(frame.attempt_id, frame.ts, image)
+    return Frame(frame.attempt_id, frame.ts, image, frame.context)
 
 
 def _detect(detector: Detector, frames: list[Frame]) -> list[Observation]:

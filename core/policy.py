@@ -178,6 +178,28 @@ def _stale_at(rule: Rule, analysis_fps: float) -> float | None:
     return min(3600.0, max(rule.stale_s, SAMPLES_BEFORE_STALE / analysis_fps))
 
 
+_catalogue: dict[str, Rule] = {rule.kind: rule for rule in DEFAULT_RULES}
+
+
+def catalogue() -> list[Rule]:
+    """Every rule this process knows: the built-in ones, then those plugins registered."""
+    return list(_catalogue.values())
+
+
+def register_rules(rules: Iterable[Rule]) -> None:
+    """Add plugins' rules (hook ``invigilator_register_rules``) to the catalogue.
+
+    Registering the same rule again is a no-op (several apps in one process boot the same
+    plugins); a different rule under a kind already taken is an error, so two plugins can never
+    silently fight over what ``gaze_away`` means.
+    """
+    for rule in rules:
+        known = _catalogue.get(rule.kind)
+        if known is not None and known != rule:
+            raise ValueError(f"rule {rule.kind!r} is already registered with another definition")
+        _catalogue[rule.kind] = rule
+
+
 class RuleOverride(BaseModel):
     """What an exam may change of a rule; unset fields keep the default."""
 
@@ -205,7 +227,7 @@ class ProctoringPolicy(BaseModel):
 
     @model_validator(mode="after")
     def _known_rules(self) -> ProctoringPolicy:
-        known = {rule.kind for rule in DEFAULT_RULES}
+        known = set(_catalogue)
         unknown = sorted(set(self.rules) - known)
         if unknown:
             names = ", ".join(unknown)
@@ -233,7 +255,7 @@ class ProctoringPolicy(BaseModel):
             kept[name] = data[name]
         if "enabled" not in kept:  # junk in the switch itself: err on the side of proctoring
             kept["enabled"] = bool(data.get("enabled"))
-        known = {rule.kind for rule in DEFAULT_RULES}
+        known = set(_catalogue)
         stored = data.get("rules")
         overrides: dict[str, RuleOverride] = {}
         for kind, override in (stored if isinstance(stored, Mapping) else {}).items():
@@ -247,7 +269,7 @@ class ProctoringPolicy(BaseModel):
     def resolved(self) -> list[Rule]:
         """Every rule of the catalogue with this exam's overrides applied (disabled ones too)."""
         rules: list[Rule] = []
-        for rule in DEFAULT_RULES:
+        for rule in _catalogue.values():
             override = self.rules.get(rule.kind)
             changes = override.model_dump(exclude_none=True) if override is not None else {}
             stale_s = _stale_at(rule, self.analysis_fps)

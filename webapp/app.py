@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from aiohttp import web
 
@@ -17,6 +17,7 @@ from core import __version__
 from core.errors import ConfigError
 from core.plugin_config import read_plugins_file
 from core.plugin_manager import InvigilatorPluginManager, build_plugin_manager
+from core.policy import Rule, register_rules
 from core.settings import Settings
 from webapp.api_docs import add_api_docs
 from webapp.binding import add_endpoints
@@ -38,10 +39,20 @@ API_DESCRIPTION = (
 def load_plugin_manager(settings: Settings) -> InvigilatorPluginManager:
     """Read ``plugins.toml`` and build the manager; raises :class:`ConfigError` when invalid."""
     pm = build_plugin_manager(read_plugins_file(settings.plugins_file))
+    register_plugin_rules(pm)
     if settings.strict_plugins and pm.failed():
         reasons = "; ".join(f"{r.name}: {r.reason}" for r in pm.failed())
         raise ConfigError(f"plugins failed to load (strict_plugins is on): {reasons}")
     return pm
+
+
+def register_plugin_rules(pm: InvigilatorPluginManager) -> None:
+    """Plugins' violation rules join the catalogue exam policies are validated against."""
+    for impl in pm.hook.invigilator_register_rules.get_hookimpls():
+        try:
+            register_rules(cast("Iterable[Rule] | None", impl.function()) or ())
+        except ValueError as error:
+            raise ConfigError(f"plugin {impl.plugin_name}: {error}") from error
 
 
 def _flatten(results: Iterable[Iterable[Any] | None]) -> list[Any]:

@@ -19,7 +19,7 @@ from sqlmodel import col
 from core.channels import ATTEMPT_CONTROL
 from core.errors import Conflict, InvalidInput, NotFound
 from core.events import Event
-from core.policy import DEFAULT_RULES, Weight
+from core.policy import Weight, catalogue
 from core.scoring import ScoreBreakdown
 from core.services import Services
 from plugins.accounts import audit
@@ -237,7 +237,7 @@ async def recompute(req: ApiRequest[RecomputeIn, None]) -> ScoreBreakdown:
     attempt_id = attempt_path(req)
     await _attempt(services, attempt_id)
 
-    unknown = sorted(set(req.body.weights) - {r.kind for r in DEFAULT_RULES})
+    unknown = sorted(set(req.body.weights) - {r.kind for r in catalogue()})
     if unknown:
         raise InvalidInput(f"unknown rule {', '.join(unknown)}")
     breakdown = await scores.rescore(

@@ -142,7 +142,9 @@ class Analysis:
         if sampled:
             self.live.frames(sampled, now)
             if self.pipeline.detectors:
-                self.pipeline.submit([Frame(a, now, image) for a, image in sampled.items()])
+                self.pipeline.submit(
+                    [Frame(a, now, image, self.live.context_of(a)) for a, image in sampled.items()]
+                )
 
     async def _loop(self) -> None:
         while True:

@@ -14,12 +14,13 @@ product promises; the evidence follows a few milliseconds later.
 from __future__ import annotations
 
 import asyncio
+import inspect
 import logging
 import time
-from collections.abc import Coroutine, Iterable
+from collections.abc import Coroutine, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 from sqlalchemy import select
@@ -74,6 +75,7 @@ class AttemptLive:
     last_score: float = 0.0
     last_rescore: float = 0.0
     published: str = ""
+    context: dict[str, Any] = field(default_factory=dict)
 
 
 class LiveProctoring:
@@ -153,6 +155,11 @@ class LiveProctoring:
         live.frames_seen = received
         return moved or (first and received > 0)
 
+    def context_of(self, attempt_id: str) -> dict[str, Any]:
+        """What plugins said about the attempt, handed to detectors with each of its frames."""
+        live = self.attempts.get(attempt_id)
+        return live.context if live is not None else {}
+
     def connection(self, live: AttemptLive) -> tiles.Connection:
         peer = self.registry.get(live.attempt_id)
         if peer is None:
@@ -199,6 +206,7 @@ class LiveProctoring:
             ).scalar_one_or_none()
         if exam is None or user is None:
             return None
+        context = await attempt_context(self.services, attempt_id, attempt.exam_id, attempt.user_id)
         policy = ProctoringPolicy.of(exam.proctoring_policy)
         exempt = assignment.exempt_detectors if assignment is not None else []
         history = await scores.load_violations(self.services, attempt_id)
@@ -212,6 +220,7 @@ class LiveProctoring:
             rules=AttemptRules(attempt_id, policy.rules_for(exempt)),
             violations={v.id: v for v in history},
             paused=getattr(attempt, "paused_at", None) is not None,
+            context=context,
         )
 
     async def _close_stale(self, live: AttemptLive, now: float) -> None:
@@ -383,3 +392,30 @@ class LiveProctoring:
     async def stop(self) -> None:
         if self._tasks:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+
+async def attempt_context(
+    services: Services, attempt_id: str, exam_id: int, user_id: int
+) -> dict[str, Any]:
+    """Every plugin's ``invigilator_attempt_context`` merged; one that fails is left out."""
+    plugins = services.plugins
+    merged: dict[str, Any] = {}
+    if plugins is None:
+        return merged
+    arguments = {
+        "services": services,
+        "attempt_id": attempt_id,
+        "exam_id": exam_id,
+        "user_id": user_id,
+    }
+    for impl in reversed(plugins.hook.invigilator_attempt_context.get_hookimpls()):
+        try:
+            value = impl.function(**{name: arguments[name] for name in impl.argnames})
+            if inspect.isawaitable(value):
+                value = await value
+            merged.update(cast("Mapping[str, Any] | None", value) or {})
+        except Exception:
+            log.exception(
+                "plugin %s could not give the context of %s", impl.plugin_name, attempt_id
+            )
+    return merged

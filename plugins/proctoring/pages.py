@@ -15,7 +15,7 @@ from typing import Any
 from aiohttp import web
 
 from core.errors import NotFound
-from core.policy import DEFAULT_RULES
+from core.policy import catalogue
 from plugins.exams import store
 from plugins.exams.tables import Exam
 from storage.tables.user import User
@@ -97,7 +97,7 @@ async def review_page(req: ApiRequest) -> web.Response:
         "proctoring/review.html",
         {
             "title": f"Review · {values['candidate']}",
-            "labels": {rule.kind: rule.label for rule in DEFAULT_RULES},
+            "labels": {rule.kind: rule.label for rule in catalogue()},
             **values,
         },
     )

@@ -11,6 +11,10 @@ from core.errors import ConfigError
 from core.hookspecs import hookimpl
 from core.plugin_config import read_plugins_file
 from core.plugin_manager import build_plugin_manager, discover_builtins
+from core.policy import DEFAULT_RULES, ProctoringPolicy, catalogue, register_rules
+from core.settings import load_settings
+from tests.fixtures.sample_plugin.plugin import TOO_DARK
+from webapp.app import load_plugin_manager
 
 
 def plugins_file(tmp_path: Path, text: str = "") -> Path:
@@ -80,3 +84,20 @@ def test_invalid_section_value_names_the_field(tmp_path: Path) -> None:
     path = plugins_file(tmp_path, "[system]\nsite_name = ''\n")
     with pytest.raises(ConfigError, match=r"plugins.toml: \[system\]\.site_name"):
         build_plugin_manager(read_plugins_file(path))
+
+
+def test_plugin_rules_join_the_catalogue_and_exam_policies_can_tune_them(tmp_path: Path) -> None:
+    path = plugins_file(tmp_path, "[plugins]\nmodules = ['tests.fixtures.sample_plugin.plugin']\n")
+    settings = load_settings(data_dir=tmp_path / "var", plugins_file=path)
+    load_plugin_manager(settings)
+    assert TOO_DARK in catalogue()
+    policy = ProctoringPolicy.of({"rules": {"sample_too_dark": {"min_duration_s": 10}}})
+    tuned = {rule.kind: rule for rule in policy.rules_for()}["sample_too_dark"]
+    assert tuned.min_duration_s == 10
+    assert "sample_too_dark" not in {r.kind for r in policy.rules_for(exempt=["brightness"])}
+    load_plugin_manager(settings)  # booting the same plugins again is fine
+
+
+def test_a_rule_kind_registered_twice_differently_is_refused() -> None:
+    with pytest.raises(ValueError, match="no_face"):
+        register_rules([DEFAULT_RULES[0].model_copy(update={"weight": 99})])

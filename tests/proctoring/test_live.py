@@ -8,12 +8,15 @@ import json
 from typing import Any
 
 import pytest
+from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 
 from core.channels import ATTEMPT_CONTROL
 from core.events import Event
+from core.hookspecs import hookimpl
 from core.rules import Violation
 from core.services import Services
 from plugins.exams.tables import Attempt
+from plugins.proctoring.plugin import analysis_for
 from plugins.proctoring.tables import ProctoringScore
 from storage.tables.user import User
 from tests.exams.support import Client, headers
@@ -229,3 +232,41 @@ async def test_the_wall_forgets_an_attempt_that_ended(
     tiles = await client.get("/api/v1/proctor/tiles", headers=headers(proctor))
     assert proctored not in [t["attempt_id"] for t in await tiles.json()]
     await ws.close()
+
+
+class ContextPlugin:
+    """Knows one thing about each attempt, as an identity or gaze plugin would."""
+
+    @hookimpl
+    async def invigilator_attempt_context(
+        self, services: Services, attempt_id: str, exam_id: int, user_id: int
+    ) -> dict[str, Any]:
+        return {"ctx.user_id": user_id, "ctx.exam_id": exam_id}
+
+
+async def test_plugins_context_reaches_the_frames_of_that_attempt(
+    client: Client, services: Services, candidate: User, proctored: str
+) -> None:
+    assert services.plugins is not None
+    services.plugins.register(ContextPlugin(), name="context-plugin")
+    analysis = analysis_for(services)
+    assert analysis is not None
+    track = Switchable()
+    pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+    pc.addTrack(track)
+    await pc.setLocalDescription(await pc.createOffer())
+    response = await client.post(
+        f"/api/v1/attempts/{proctored}/rtc/offer",
+        json={"sdp": pc.localDescription.sdp, "type": "offer"},
+        headers=headers(candidate),
+    )
+    await pc.setRemoteDescription(RTCSessionDescription(**await response.json()))
+    try:
+        for _ in range(200):
+            if analysis.live.context_of(proctored):
+                break
+            await asyncio.sleep(0.05)
+        assert analysis.live.context_of(proctored)["ctx.user_id"] == candidate.id
+        assert analysis.live.context_of("someone-else") == {}
+    finally:
+        await pc.close()
