@@ -30,7 +30,7 @@ import shutil
 import subprocess
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -240,7 +240,6 @@ class Candidate:
     video: ClipTrack
     audio: ToneTrack
     pc: RTCPeerConnection | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 def emit(message: dict[str, Any]) -> None:
@@ -248,10 +247,10 @@ def emit(message: dict[str, Any]) -> None:
     sys.stdout.flush()
 
 
-def _prefer(pc: RTCPeerConnection, track: MediaStreamTrack, mime: str | None) -> None:
+def _prefer(pc: RTCPeerConnection, track: MediaStreamTrack, mime: str) -> None:
+    """Send ``track`` with only this codec on offer (and its retransmission format), so the
+    server decodes what the benchmark asked for."""
     transceiver = pc.addTransceiver(track, direction="sendonly")
-    if mime is None:
-        return
     codecs = RTCRtpSender.getCapabilities(track.kind).codecs
     chosen = [c for c in codecs if c.mimeType == mime]
     chosen += [c for c in codecs if c.mimeType.endswith("/rtx")]
