@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 import pluggy
 from pydantic import BaseModel
 
-from core.detectors import Detector
+from core.audio import AnyDetector
 from core.policy import Rule
 from core.ports import JobFunction
 
@@ -224,7 +224,7 @@ def invigilator_register_rules() -> Iterable[Rule] | None:
 
 
 @hookspec
-def invigilator_register_detectors(services: Services) -> Iterable[Detector] | None:
+def invigilator_register_detectors(services: Services) -> Iterable[AnyDetector] | None:
     """Return the detectors this plugin provides, built from its validated config section.
 
     Called once at start-up, before ``invigilator_startup``, with the opened services; read
@@ -233,5 +233,7 @@ def invigilator_register_detectors(services: Services) -> Iterable[Detector] | N
     calls each detector's blocking ``load()`` on the detector's own thread, and a detector whose
     model cannot load is logged and reported with its reason while the others run. A hook that
     raises is reported the same way for its plugin. Names must be unique across plugins.
+    Video detectors implement ``core.detectors.Detector``; audio detectors declare
+    ``DetectorNeeds(video=False, audio=True)`` and implement ``core.audio.AudioDetector``.
     """
     raise NotImplementedError

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 from pydantic import BaseModel
 
-from core.detectors import Detector
+from core.audio import AnyDetector
 from core.errors import ConfigError
 from core.plugin_manager import InvigilatorPluginManager
 from core.ports import Backend, BlobStore, Bus, Cache, Database, EventLog, JobQueue
@@ -31,7 +31,7 @@ class Services:
     sections: dict[str, BaseModel] = field(default_factory=dict)
     # Filled at start-up from ``invigilator_register_detectors``, before plugin start-up hooks,
     # so the plugin that runs the pipeline needs no handle on the plugin manager.
-    detectors: list[Detector] = field(default_factory=list)
+    detectors: list[AnyDetector] = field(default_factory=list)  # video and audio
     detector_failures: dict[str, str] = field(default_factory=dict)  # name -> reason
     # The web app's Prometheus registry (None in the CLI worker): plugins add collectors to it.
     metrics: CollectorRegistry | None = None

@@ -5,11 +5,21 @@ deployment needs STUN/TURN, while a closed exam hall (and every test) runs on on
 LAN where a public STUN server is unreachable and only slows gathering down. aiortc reads
 ``iceServers=None`` as "use Google's public STUN server", so the default here is an explicit
 empty list.
+
+The server and the browsers get separate lists: ``ice_servers`` is what the server's own
+connections use, ``browser_ice_servers`` and ``turn_urls`` what ``GET /api/v1/rtc/ice-servers``
+hands to pages (see :mod:`media.ice`). TURN credentials for browsers are minted per request
+from a secret shared with the TURN server; that secret is a :class:`SecretStr`, so it prints
+masked (``config check``) and is never part of a response. It can come from an environment
+variable (``turn_secret_env``), read once when the section is validated at start-up, so that
+plugins.toml need hold no secret.
 """
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
+import os
+
+from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 
 LOOPBACK = "127.0.0.1"
 
@@ -27,6 +37,34 @@ class MediaConfig(BaseModel):
 
     ice_servers: list[IceServer] = Field(
         default_factory=list, description="STUN/TURN servers; empty means host candidates only"
+    )
+    browser_ice_servers: list[IceServer] = Field(
+        default_factory=list,
+        description="STUN servers given to browsers (ice_servers is the server's own list); "
+        "empty means host candidates only",
+    )
+    turn_urls: list[str] = Field(
+        default_factory=list,
+        description="TURN server URLs given to browsers with short-lived credentials, e.g. "
+        "turn:turn.example.org:3478?transport=udp or turns:turn.example.org:5349?transport=tcp; "
+        "needs turn_secret or turn_secret_env",
+    )
+    turn_secret: SecretStr | None = Field(
+        None,
+        description="Secret shared with the TURN server (coturn static-auth-secret) that signs "
+        "browser credentials; never sent to browsers, shown masked. Prefer turn_secret_env.",
+    )
+    turn_secret_env: str | None = Field(
+        None,
+        description="Name of an environment variable holding the TURN secret, read at start-up "
+        "(wins over turn_secret), so plugins.toml holds no secret",
+    )
+    turn_ttl_s: int = Field(
+        3600,
+        ge=60,
+        le=7 * 24 * 3600,
+        description="Seconds a browser's TURN credentials stay valid; pages fetch new ones for "
+        "every connection and reconnection",
     )
     host_addresses: list[str] = Field(
         default_factory=list,
@@ -62,6 +100,28 @@ class MediaConfig(BaseModel):
     audio_ring_chunks: int = Field(
         64, ge=1, le=4096, description="512-sample 16 kHz chunks kept per audio track (~2 s)"
     )
+
+    @field_validator("turn_urls")
+    @classmethod
+    def _turn_schemes(cls, urls: list[str]) -> list[str]:
+        for url in urls:
+            scheme, _, rest = url.partition(":")
+            if scheme not in ("turn", "turns") or not rest.strip():
+                raise ValueError(f"{url!r} is not a turn: or turns: URL")
+        return urls
+
+    @model_validator(mode="after")
+    def _turn_secret(self) -> MediaConfig:
+        if self.turn_secret_env:
+            value = os.environ.get(self.turn_secret_env, "")
+            if not value:
+                raise ValueError(
+                    f"turn_secret_env: environment variable {self.turn_secret_env} is not set"
+                )
+            self.turn_secret = SecretStr(value)
+        if self.turn_urls and not (self.turn_secret and self.turn_secret.get_secret_value()):
+            raise ValueError("turn_urls needs turn_secret or turn_secret_env")
+        return self
 
     @property
     def changes_gathering(self) -> bool:

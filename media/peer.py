@@ -3,7 +3,12 @@
 The registry is the only place that creates or closes a peer, so "every peer, task and track
 consumer is released" is checked in one function (:meth:`PeerRegistry._release`). A new offer
 for an attempt replaces its old peer (a page reload or a network change reconnects), and a
-peer that fails or closes on its own removes itself.
+peer that fails or closes on its own removes itself. Two offers for one attempt answered at
+the same time (a reload storm) leave one peer: the later registration replaces the earlier one.
+Offer/answer exchanges and releases run in tasks of their own that the caller awaits through
+:func:`asyncio.shield`: a cancelled caller (a request given up, a shutdown) can neither stop a
+release half-way nor interrupt aioice's gathering (which would leave its sockets open), and
+:meth:`PeerRegistry.close_all` waits for every release.
 
 Every incoming track goes through the peer's :class:`media.relay.PeerRelay`: the taps and each
 proctor's :class:`media.relay.Watcher` hold their own subscription. Watchers belong to the
@@ -95,17 +100,57 @@ class PeerRegistry:
         await self.close(attempt_id)
         pc = self._new_pc()
         peer = Peer(attempt_id, user_id, session_id, pc)
+        self.created += 1  # counted when made: a rejected or cancelled offer is released too
         self._wire(peer)
         try:
-            await pc.setRemoteDescription(RTCSessionDescription(sdp=offer_sdp, type="offer"))
-            self._rewrite_gathering(pc)
-            await pc.setLocalDescription(await pc.createAnswer())
+            sdp = await self._uninterrupted(
+                self._answering(pc, offer_sdp), lambda: self._release(peer)
+            )
         except Exception as exc:  # aiortc raises many types for odd SDP; none may be a 500
             await self._release(peer)
             raise SdpRejected("invalid_sdp", f"the offer could not be answered: {exc}") from exc
+        # Another offer for the attempt (a reload while this one was answered) may have been
+        # registered meanwhile: it is replaced like any older peer, not overwritten and lost.
+        displaced = self.peers.get(attempt_id)
         self.peers[attempt_id] = peer
-        self.created += 1
+        if displaced is not None:
+            await self._release(displaced)
+        return sdp
+
+    async def _answering(self, pc: RTCPeerConnection, offer_sdp: str) -> str:
+        await pc.setRemoteDescription(RTCSessionDescription(sdp=offer_sdp, type="offer"))
+        self._rewrite_gathering(pc)
+        await pc.setLocalDescription(await pc.createAnswer())
         return str(pc.localDescription.sdp)
+
+    async def _uninterrupted(
+        self,
+        exchange: Coroutine[Any, Any, str],
+        undo: Callable[[], Coroutine[Any, Any, None]],
+    ) -> str:
+        """Run an offer/answer exchange to its end even when the caller is cancelled.
+
+        aioice cannot be interrupted while it gathers: a socket it opened before a cancel (or a
+        close) is never closed. A cancelled caller (a shutdown, a request given up) therefore
+        leaves the exchange running in a task of its own, and ``undo`` releases what it built
+        once it is over.
+        """
+        task = asyncio.get_running_loop().create_task(exchange)
+        try:
+            return await asyncio.shield(task)
+        except asyncio.CancelledError:
+            if not task.done():
+                self._spawn(self._undo_after(task, undo))
+            else:
+                self._spawn(undo())
+            raise
+
+    async def _undo_after(
+        self, task: asyncio.Task[str], undo: Callable[[], Coroutine[Any, Any, None]]
+    ) -> None:
+        with contextlib.suppress(Exception, asyncio.CancelledError):
+            await task
+        await undo()
 
     def _new_pc(self) -> RTCPeerConnection:
         servers = [
@@ -149,11 +194,20 @@ class PeerRegistry:
             if pc.connectionState in ("failed", "closed") and not peer.closed:
                 self._spawn(self._drop(peer))
 
-    def _spawn(self, closing: Coroutine[Any, Any, None]) -> None:
+    def _spawn(self, closing: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
         """Run a close from a synchronous callback as a task that ``close_all`` waits for."""
         task = asyncio.get_running_loop().create_task(closing)
         self._closing.add(task)
         task.add_done_callback(self._closing.discard)
+        return task
+
+    async def _to_the_end(self, closing: Coroutine[Any, Any, None]) -> None:
+        """Await a close that the caller's cancellation cannot stop half-way.
+
+        A request handler can be cancelled (shutdown, a client gone); a release interrupted
+        after marking the peer closed would never run again, leaving its sockets and tasks.
+        """
+        await asyncio.shield(self._spawn(closing))
 
     def _deliver(self, peer: Peer, message: Telemetry) -> None:
         if self.on_telemetry is not None and not peer.closed:
@@ -191,6 +245,9 @@ class PeerRegistry:
         if peer.closed:
             return
         peer.closed = True
+        await self._to_the_end(self._teardown(peer))
+
+    async def _teardown(self, peer: Peer) -> None:
         for watcher in list(peer.watchers.values()):
             await self._end_watcher(peer, watcher)
         for tap in [*peer.video, *peer.audio]:
@@ -233,18 +290,24 @@ class PeerRegistry:
             if watcher.pc.connectionState in ("failed", "closed") and not watcher.closed:
                 self._spawn(self._end_watcher(peer, watcher))
 
+        exchanging = False
         try:
             if old is not None:
                 await self._end_watcher(peer, old)
-            sdp = await watcher.negotiate(offer_sdp, peer.relay, self._rewrite_gathering)
+            exchanging = True
+            sdp = await self._uninterrupted(
+                watcher.negotiate(offer_sdp, peer.relay, self._rewrite_gathering),
+                lambda: self._end_watcher(peer, watcher),
+            )
         except Exception as exc:  # aiortc raises many types for odd SDP; none may be a 500
             gone = watcher.closed  # the candidate's peer closed meanwhile
             await self._end_watcher(peer, watcher)
             if gone:
                 raise NotWatchable(f"attempt {attempt_id} closed its connection") from exc
             raise SdpRejected("invalid_sdp", f"the offer could not be answered: {exc}") from exc
-        except BaseException:  # cancelled: free the slot without awaiting in a cancelled task
-            self._spawn(self._end_watcher(peer, watcher))
+        except BaseException:  # cancelled: free the slot (after the exchange, if it began)
+            if not exchanging:
+                self._spawn(self._end_watcher(peer, watcher))
             raise
         if watcher.closed:
             raise NotWatchable(f"attempt {attempt_id} closed its connection")
@@ -262,6 +325,9 @@ class PeerRegistry:
     async def _end_watcher(self, peer: Peer, watcher: Watcher) -> None:
         if peer.watchers.get(watcher.user_id) is watcher:
             del peer.watchers[watcher.user_id]
+        await self._to_the_end(self._close_watcher(watcher))
+
+    async def _close_watcher(self, watcher: Watcher) -> None:
         if await watcher.close():
             self.watchers_released += 1
 

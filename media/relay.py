@@ -122,6 +122,9 @@ class Watcher:
     pc: RTCPeerConnection
     tracks: list[MediaStreamTrack] = field(default_factory=list)
     closed: bool = False
+    # Held while the offer is answered: closing waits for it, because closing the connection
+    # while aioice gathers leaves the sockets it opens afterwards bound for good.
+    exchange: asyncio.Lock = field(default_factory=asyncio.Lock, repr=False)
 
     @property
     def state(self) -> str:
@@ -135,23 +138,24 @@ class Watcher:
         ``prepare`` runs between the two descriptions (the loopback-gathering rewrite). A
         section the candidate has no track for is answered inactive.
         """
-        pc = self.pc
-        await pc.setRemoteDescription(RTCSessionDescription(sdp=offer_sdp, type="offer"))
-        prepare(pc)
-        for kind in KINDS:
-            sources = relay.of_kind(kind)
-            for transceiver in pc.getTransceivers():
-                if transceiver.kind != kind:
-                    continue
-                if not sources or self.closed:
-                    transceiver.direction = "inactive"
-                    continue
-                track = relay.subscribe(sources.pop(0))
-                self.tracks.append(track)
-                transceiver.sender.replaceTrack(track)
-                transceiver.direction = "sendonly"
-        await pc.setLocalDescription(await pc.createAnswer())
-        return str(pc.localDescription.sdp)
+        async with self.exchange:
+            pc = self.pc
+            await pc.setRemoteDescription(RTCSessionDescription(sdp=offer_sdp, type="offer"))
+            prepare(pc)
+            for kind in KINDS:
+                sources = relay.of_kind(kind)
+                for transceiver in pc.getTransceivers():
+                    if transceiver.kind != kind:
+                        continue
+                    if not sources or self.closed:
+                        transceiver.direction = "inactive"
+                        continue
+                    track = relay.subscribe(sources.pop(0))
+                    self.tracks.append(track)
+                    transceiver.sender.replaceTrack(track)
+                    transceiver.direction = "sendonly"
+            await pc.setLocalDescription(await pc.createAnswer())
+            return str(pc.localDescription.sdp)
 
     async def close(self) -> bool:
         """Stop the subscriptions and the connection; False when it was already closed."""
@@ -160,6 +164,7 @@ class Watcher:
         self.closed = True
         for track in self.tracks:
             track.stop()
-        with contextlib.suppress(Exception):
-            await self.pc.close()
+        async with self.exchange:
+            with contextlib.suppress(Exception):
+                await self.pc.close()
         return True

@@ -61,24 +61,28 @@ class PluginAwareGroup(click.Group):
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         command = super().get_command(ctx, cmd_name)
         if command is None:
-            self._add_plugin_commands()
+            problem = self._add_plugin_commands()
             command = super().get_command(ctx, cmd_name)
+            if command is None and problem is not None:  # perhaps a plugin's command: say why
+                click.secho(f"configuration error: {problem.message}", fg="red", err=True)
+                sys.exit(2)
         return command
 
-    def _add_plugin_commands(self) -> None:
+    def _add_plugin_commands(self) -> ConfigError | None:
         if getattr(self, "_plugins_added", False):
-            return
-        self._plugins_added = True
+            return None
         try:
             pm = _plugins(load_settings())
-        except ConfigError:
-            return  # the command that runs will report the error
+        except ConfigError as error:
+            return error  # the command that runs reports it; the next invocation tries again
+        self._plugins_added = True
         for commands in pm.hook.invigilator_cli_commands():
             for command in commands or ():
                 if command.name in self.commands:
                     click.secho(f"plugin command {command.name!r} clashes; skipped", err=True)
                     continue
                 self.add_command(command)
+        return None
 
 
 @click.group(cls=PluginAwareGroup)

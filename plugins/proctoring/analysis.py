@@ -5,6 +5,9 @@ The loop ticks at twice the analysis rate and lets :class:`media.sampler.FrameSa
 what is due, so timer jitter never halves the effective rate. Observations are written as
 ``observation.<detector>`` events: the rules that turn them into violations come later and read
 the same log, and a proctor can already see what the models saw.
+
+Audio is not sampled: each attempt's taps are drained a few times a second and what they held
+is submitted as one clip (see :mod:`core.audio`), so audio detectors hear everything said.
 """
 
 from __future__ import annotations
@@ -15,8 +18,10 @@ import logging
 import time
 from datetime import UTC, datetime
 
+import numpy as np
 from prometheus_client import CollectorRegistry, Counter, Histogram
 
+from core.audio import AudioClip, mix
 from core.detectors import Frame, Observation
 from core.events import Event
 from core.pipeline import Pipeline
@@ -30,6 +35,7 @@ log = logging.getLogger(__name__)
 __all__ = ["CHECK_PREFIX", "Analysis", "PipelineMetrics", "observation_event"]
 
 LIVE_TICK_S = 1.0  # rules see time pass, stream state and tiles are refreshed this often
+AUDIO_DRAIN_S = 0.25  # taps hold ~2 s, so draining this often loses nothing and costs little
 
 
 _LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
@@ -49,14 +55,15 @@ class PipelineMetrics:
         )
         self.batch = Histogram(
             "detector_batch_frames",
-            "Frames in one batched detect call, by detector.",
+            "Frames (audio detectors: clips) in one batched detect call, by detector.",
             ("detector",),
             buckets=_BATCH_BUCKETS,
             registry=registry,
         )
         self.drops = Counter(
             "detector_frames_dropped_total",
-            "Frames replaced by a newer one before a busy detector could take them.",
+            "Frames replaced by a newer one before a busy detector could take them "
+            "(audio detectors: 32 ms windows of audio dropped).",
             ("detector",),
             registry=registry,
         )
@@ -102,6 +109,7 @@ class Analysis:
         self.task: asyncio.Task[None] | None = None
         self.live = LiveProctoring(services, registry, self.sampler)
         self._last_live_tick = 0.0
+        self._last_audio = 0.0
         self._attempts: set[str] = set()
         self._latest: dict[str, dict[str, Observation]] = {}
 
@@ -145,6 +153,23 @@ class Analysis:
                 self.pipeline.submit(
                     [Frame(a, now, image, self.live.context_of(a)) for a, image in sampled.items()]
                 )
+        if self.pipeline.audio_detectors and now - self._last_audio >= AUDIO_DRAIN_S:
+            self._last_audio = now
+            self.pipeline.submit_audio(self._heard(now))
+
+    def _heard(self, now: float) -> list[AudioClip]:
+        """What each attempt's microphone (and any other audio track, mixed) sent since the
+        last drain, as one clip ending now. System-check peers are left out: the check page
+        reads its level from the tap's ring itself, and draining would empty it."""
+        clips: list[AudioClip] = []
+        for attempt_id, peer in list(self.registry.peers.items()):
+            if attempt_id.startswith(CHECK_PREFIX) or not peer.audio:
+                continue
+            tracks = [np.concatenate(chunks) for tap in peer.audio if (chunks := tap.drain())]
+            samples = mix(tracks)
+            if samples.size:
+                clips.append(AudioClip(attempt_id, now, samples, self.live.context_of(attempt_id)))
+        return clips
 
     async def _loop(self) -> None:
         while True:

@@ -28,7 +28,7 @@ from core.services import Services
 from media.peer import Peer, PeerLimit, SdpRejected
 from plugins.accounts.audit import client_ip
 from plugins.exams import store
-from plugins.proctoring import consent, control_ws
+from plugins.proctoring import calibration, consent, control_ws
 from plugins.proctoring.analysis import CHECK_PREFIX
 from plugins.proctoring.signaling import MAX_BODY, Answer, Offer, _error, _registry
 from webapp.pages import render
@@ -401,5 +401,10 @@ async def check_page(req: ApiRequest) -> web.Response:
     )
 
 
-endpoints = [*router.endpoints, *pages.endpoints, *control_ws.router.endpoints]
+endpoints = [
+    *router.endpoints,
+    *calibration.router.endpoints,
+    *pages.endpoints,
+    *control_ws.router.endpoints,
+]
 """Every route of the candidate's side, for the plugin's ``invigilator_routes``."""

@@ -24,6 +24,7 @@ from media.peer import PeerRegistry
 from media.taps import Telemetry
 from plugins.proctoring import (
     actions_api,
+    ice_api,
     pages,
     proctor_api,
     signaling,
@@ -72,6 +73,7 @@ def invigilator_config_sections() -> Mapping[str, type[BaseModel]]:
 @hookimpl
 def invigilator_routes() -> list[Endpoint]:
     return [
+        *ice_api.router.endpoints,
         *signaling.router.endpoints,
         *signaling.pages.endpoints,
         *proctor_api.router.endpoints,

@@ -79,8 +79,13 @@ def make_face_video(folder: Path) -> Path:
 
     png, y4m = folder / "face.png", folder / "face.y4m"
     Image.fromarray(data.astronaut()).save(png)  # type: ignore[no-untyped-call]
+    # Fitted into 640x480 and padded: a stretched face would read as a bowed head.
+    fit = (
+        "scale=640:480:force_original_aspect_ratio=decrease,"
+        "pad=640:480:(ow-iw)/2:(oh-ih)/2,setsar=1,format=yuv420p"
+    )
     command = ["ffmpeg", "-loglevel", "error", "-y", "-loop", "1", "-i", str(png), "-vf",
-               "scale=640:480,format=yuv420p", "-r", "15", "-t", "2", str(y4m)]  # fmt: skip
+               fit, "-r", "15", "-t", "2", str(y4m)]  # fmt: skip
     subprocess.run(command, check=True, timeout=60)
     return y4m
 

@@ -101,6 +101,7 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "/api/v1/attempts/{attempt_id}/submit"): CANDIDATE,
     ("GET", "/api/v1/attempts/{attempt_id}/result"): STAFF | CANDIDATE,
     # live proctoring
+    ("GET", "/api/v1/rtc/ice-servers"): SIGNED_IN,  # candidates publish, staff watch
     ("POST", "/api/v1/attempts/{attempt_id}/rtc/offer"): CANDIDATE,  # own attempt, in progress
     ("DELETE", "/api/v1/attempts/{attempt_id}/rtc"): CANDIDATE,
     ("GET", "/api/v1/attempts/{attempt_id}/rtc/stats"): frozenset({"proctor"}) | STAFF,
@@ -110,6 +111,7 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "/api/v1/exams/{exam_id}/rtc/check"): CANDIDATE,
     ("GET", "/api/v1/exams/{exam_id}/rtc/check"): CANDIDATE,
     ("DELETE", "/api/v1/exams/{exam_id}/rtc/check"): CANDIDATE,
+    ("POST", "/api/v1/exams/{exam_id}/rtc/check/calibrate"): CANDIDATE,
     ("GET", "/api/v1/attempts/{attempt_id}/live"): CANDIDATE,  # WebSocket
     ("GET", "/api/v1/proctor/tiles"): frozenset({"proctor"}) | STAFF,
     ("GET", "/api/v1/proctor/live"): frozenset({"proctor"}) | STAFF,
@@ -127,6 +129,9 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     | STAFF,
     ("POST", "/api/v1/proctor/attempts/{attempt_id}/watch"): frozenset({"proctor"}) | STAFF,
     ("DELETE", "/api/v1/proctor/attempts/{attempt_id}/watch"): frozenset({"proctor"}) | STAFF,
+    # identity (face verification against the caller's own enrolled photo)
+    ("POST", "/api/v1/identity/verify"): CANDIDATE,
+    ("GET", "/api/v1/attempts/{attempt_id}/identity"): frozenset({"proctor"}) | STAFF,
 }
 
 # Pages are not in the OpenAPI document (``include_in_schema=False``), so they have a table of

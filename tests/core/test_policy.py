@@ -269,10 +269,10 @@ def test_a_disabled_rule_can_be_enabled_again_by_override() -> None:
 def test_unknown_rule_names_are_an_error_naming_them() -> None:
     with pytest.raises(ValidationError) as caught:
         ProctoringPolicy.model_validate(
-            {"enabled": True, "rules": {"no_face": {}, "gaze_away": {}, "lip_sync": {}}}
+            {"enabled": True, "rules": {"no_face": {}, "crystal_ball": {}, "lip_sync": {}}}
         )
     message = str(caught.value)
-    assert "unknown rule gaze_away, lip_sync" in message
+    assert "unknown rule crystal_ball, lip_sync" in message
     assert "no_face" in message.split("known:")[1]  # and lists the ones there are
 
 
@@ -314,7 +314,7 @@ def test_of_drops_renamed_rules_and_keeps_the_rest() -> None:
         {
             "enabled": True,
             "analysis_fps": 4,
-            "rules": {"gaze_away": {"weight": 5}, "no_face": {"weight": 20}},
+            "rules": {"crystal_ball": {"weight": 5}, "no_face": {"weight": 20}},
         }
     )
     assert policy.enabled

@@ -40,7 +40,10 @@ async def authenticate(request: web.Request) -> Principal | None:
 
 def write_plugins_file(folder: Path, proctoring: str = PROCTORING) -> Path:
     path = folder / "plugins.toml"
-    path.write_text(f"[plugins]\nentry_points = false\n\n[proctoring]\n{proctoring}\n")
+    # The identity detector would add a "No enrolled photo" violation to every attempt here
+    # (nobody enrolled); tests/detectors/test_identity.py covers it.
+    identity = "[detector_identity]\nenabled = false\n"
+    path.write_text(f"[plugins]\nentry_points = false\n\n[proctoring]\n{proctoring}\n\n{identity}")
     return path
 
 

@@ -57,7 +57,10 @@ def face_then_desk(folder: Path) -> Path:
     face, desk, clip = folder / "face.png", folder / "desk.png", folder / "face_then_desk.y4m"
     Image.fromarray(data.astronaut()).save(face)  # type: ignore[no-untyped-call]
     Image.fromarray(data.coffee()).save(desk)  # type: ignore[no-untyped-call]
-    scale = "scale=640:480,setsar=1,format=yuv420p"
+    scale = (
+        "scale=640:480:force_original_aspect_ratio=decrease,"
+        "pad=640:480:(ow-iw)/2:(oh-ih)/2,setsar=1,format=yuv420p"
+    )
     command = [
         "ffmpeg", "-loglevel", "error", "-y",
         "-loop", "1", "-t", str(FACE_SECONDS), "-i", str(face),

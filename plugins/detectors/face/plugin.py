@@ -9,7 +9,6 @@ each worker thread gets its own.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Literal
 
@@ -19,6 +18,7 @@ from pydantic import BaseModel, Field
 from core.detectors import DetectorNeeds, Frame, Observation
 from core.hookspecs import hookimpl
 from core.services import Services
+from plugins.detectors.shared_models import LockedModel, shared
 
 SECTION = "detector_face"
 
@@ -42,19 +42,19 @@ class FaceDetector:
     def __init__(self, config: FaceConfig) -> None:
         self.config = config
         self.needs = DetectorNeeds(video=True, min_interval_s=config.interval_s)
-        self._local = threading.local()
 
-    def _model(self) -> Any:
-        model = getattr(self._local, "model", None)
-        if model is None:
+    def _model(self) -> LockedModel:
+        selection = 1 if self.config.model == "full_range" else 0
+        confidence = self.config.min_confidence
+
+        def build() -> Any:
             import mediapipe as mp  # noqa: PLC0415 (heavy; only where a detector runs)
 
-            model = mp.solutions.face_detection.FaceDetection(
-                model_selection=1 if self.config.model == "full_range" else 0,
-                min_detection_confidence=self.config.min_confidence,
+            return mp.solutions.face_detection.FaceDetection(
+                model_selection=selection, min_detection_confidence=confidence
             )
-            self._local.model = model
-        return model
+
+        return shared(("face_detection", selection, confidence), build)
 
     def load(self) -> None:
         """Build the calling thread's model and run it once, so a broken install fails here."""

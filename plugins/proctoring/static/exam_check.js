@@ -1,7 +1,9 @@
 // Before a proctored exam: consent, then a system check judged by the server (what it really
 // receives: frames, sound, a face, enough light), then Start exam. The checklist refreshes every
 // second; the summary line under it is the live region, and it only changes when the verdict
-// does, so a screen reader is told about progress, not about every poll.
+// does, so a screen reader is told about progress, not about every poll. Once every check
+// passed, the candidate looks at the centre of the screen for 3 s while the server measures
+// their neutral gaze (optional: Start works without it, and while it runs).
 
 import { api } from "/static/accounts/api.js";
 import { clearErrors, fieldError, setStatus } from "/static/accounts/ui.js";
@@ -19,15 +21,21 @@ const startButton = document.getElementById("start-exam");
 const startStatus = document.getElementById("start-status");
 const video = document.getElementById("self-view");
 const videoNote = document.getElementById("self-view-note");
+const calibrateBox = document.getElementById("calibrate");
+const calibrateCount = document.getElementById("calibrate-count");
+const calibrateStatus = document.getElementById("calibrate-status");
+const calibrateButton = document.getElementById("calibrate-again");
 
 const CHECK_URL = `/api/v1/exams/${encodeURIComponent(examId)}/rtc/check`;
 const NAMES = { camera: "Camera", microphone: "Microphone", connection: "Connection", face: "Face visible", light: "Light" };
 const POLL_MS = 1000;
+const CALIBRATE_S = 3; // the server samples the gaze this long (plugins/proctoring/calibration.py)
 
 let session = null;
 let ready = false;
 let polling = null;
 let starting = false;
+let calibrating = false;
 
 function showStep(step) {
   consentStep.hidden = step !== 1;
@@ -62,6 +70,7 @@ function showResult(result) {
     ready = true; // once everything passed, a flicker later does not take Start away
     startButton.setAttribute("aria-disabled", "false");
     setStatus(startStatus, "");
+    calibrate();
   }
   if (ready) {
     setSummary("All checks passed. You can start the exam.");
@@ -70,6 +79,42 @@ function showResult(result) {
   const failing = result.checks.filter((check) => !check.ok).map((check) => NAMES[check.name]);
   const passed = result.checks.length - failing.length;
   setSummary(`${passed} of ${result.checks.length} checks passed. Still checking: ${failing.join(", ")}.`);
+}
+
+/** Measure the candidate's neutral gaze: a 3 s countdown while the server samples it. */
+async function calibrate() {
+  if (calibrating || starting || !calibrateBox) return;
+  calibrating = true;
+  calibrateBox.hidden = false;
+  calibrateButton.hidden = true;
+  root.dataset.calibration = "running";
+  setStatus(calibrateStatus, "Look at the centre of the screen and keep still…", "progress");
+  let left = CALIBRATE_S;
+  calibrateCount.textContent = String(left);
+  const timer = setInterval(() => {
+    left -= 1;
+    calibrateCount.textContent = left > 0 ? String(left) : "";
+  }, 1000);
+  try {
+    await api(`${CHECK_URL}/calibrate`, { method: "POST" });
+    root.dataset.calibration = "done";
+    calibrateButton.textContent = "Calibrate again";
+    setStatus(calibrateStatus, "Done. Proctoring now knows where you look when you look at the screen.", "success");
+  } catch (error) {
+    if (error.code === "gaze_unavailable") {
+      root.dataset.calibration = "skipped"; // nothing to calibrate on this server
+      calibrateBox.hidden = true;
+      return;
+    }
+    root.dataset.calibration = "failed";
+    calibrateButton.textContent = "Try again";
+    setStatus(calibrateStatus, `${error.message} You can also start the exam without this step.`, "warning");
+  } finally {
+    clearInterval(timer);
+    calibrateCount.textContent = "";
+    calibrating = false;
+    calibrateButton.hidden = root.dataset.calibration === "skipped";
+  }
 }
 
 async function poll() {
@@ -177,6 +222,7 @@ consentForm.addEventListener("submit", async (event) => {
 });
 
 startButton.addEventListener("click", start);
+calibrateButton?.addEventListener("click", calibrate);
 
 async function main() {
   try {

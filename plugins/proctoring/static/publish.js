@@ -1,13 +1,15 @@
 // Publish the candidate's camera, microphone and browser telemetry to the proctoring server.
 // Gathering finishes before the offer is sent (no trickle ICE): one POST sets the connection
-// up, and the server needs no signalling socket. `iceServers: []` keeps the browser from
-// asking a public STUN server; the server's own ICE settings decide what it offers back.
+// up, and the server needs no signalling socket. Each connection, reconnections included,
+// first asks the server for its STUN/TURN servers (ice.js: TURN credentials are short-lived);
+// with none configured the list is empty, which keeps the browser off public STUN servers.
 //
 // With `reconnect`, a connection that fails or drops, or an offer lost to the network, is
 // replaced by a new offer after 1 s, then 2, 4 … up to 10 s between tries; the camera stays
 // on meanwhile. A 404 means the attempt is over: publishing stops for good ("ended").
 
 import { api } from "/static/accounts/api.js";
+import { iceServers } from "./ice.js";
 
 const RETRY_FIRST_MS = 1000;
 const RETRY_MAX_MS = 10000;
@@ -51,7 +53,8 @@ function retryable(error) {
  * @param {string|{offer: string, close?: string}} target an attempt id (the attempt's own
  *   endpoints), or the offer URL (and the URL a DELETE closes) of another kind of connection
  * @param {{onState?: (state: string, error?: Error) => void, iceServers?: RTCIceServer[],
- *          telemetry?: boolean, reconnect?: boolean}} [options]
+ *          telemetry?: boolean, reconnect?: boolean}} [options] `iceServers` replaces the
+ *   server's list (asked for before each connection otherwise)
  *   States: connecting, connected, disconnected, failed, reconnecting, ended, closed.
  * @returns {Promise<{readonly pc: RTCPeerConnection, stream: MediaStream, stop: () => void,
  *          close: () => Promise<void>}>}
@@ -122,7 +125,10 @@ export async function publish(target, options = {}) {
 
   async function connect() {
     pc?.close();
-    const current = new RTCPeerConnection({ iceServers: options.iceServers ?? [] });
+    pc = null; // the old connection reports nothing more while the servers are asked for
+    const servers = options.iceServers ?? (await iceServers());
+    if (stopped) return;
+    const current = new RTCPeerConnection({ iceServers: servers });
     pc = current;
     for (const track of stream.getTracks()) current.addTrack(track, stream);
     if (withTelemetry) {

@@ -1,7 +1,7 @@
 // Watch a candidate live: the server relays the candidate's camera and microphone to this page
 // over a connection of the page's own (receive-only), so the candidate's browser keeps a single
 // connection however many proctors watch. As in publish.js, gathering finishes before the offer
-// is posted (no trickle ICE) and `iceServers: []` keeps the browser off public STUN servers.
+// is posted (no trickle ICE), and every connection first asks for fresh STUN/TURN servers.
 //
 // Only the server process holding the candidate's connection can answer, and the candidate's
 // page reconnects on its own (a reload, a network change) which closes every watcher, so the
@@ -10,6 +10,7 @@
 // grow from 1 s to 10 s and start again from 1 s once connected.
 
 import { api, csrfToken } from "/static/accounts/api.js";
+import { iceServers } from "./ice.js";
 
 const FIRST_DELAY_MS = 1000;
 const LAST_DELAY_MS = 10000;
@@ -104,7 +105,9 @@ export async function watch(attemptId, videoElement, { onState = () => {} } = {}
 
   async function connect() {
     if (stopped) return;
-    const current = new RTCPeerConnection({ iceServers: [] });
+    const servers = await iceServers();
+    if (stopped) return;
+    const current = new RTCPeerConnection({ iceServers: servers });
     pc = current;
     const stream = new MediaStream();
     for (const kind of ["video", "audio"]) {

@@ -1,0 +1,1 @@
+"""Speech and loud noise from the candidate's microphone (plugin ``detectors.audio``)."""

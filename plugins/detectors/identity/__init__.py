@@ -1,0 +1,1 @@
+"""Identity: is the person on camera the candidate who enrolled a reference photo?"""

@@ -1,0 +1,1 @@
+"""Phones, books, laptops and people with Ultralytics YOLO (plugin ``detectors.objects``)."""

@@ -1,0 +1,1 @@
+"""Is someone in front of the camera: mediapipe Pose (plugin ``detectors.person``)."""

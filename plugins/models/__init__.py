@@ -1,0 +1,1 @@
+"""Model weights: the ``[models]`` registry and ``invigilator models`` (plugin ``models``)."""
