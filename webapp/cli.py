@@ -23,6 +23,7 @@ from core.plugin_manager import InvigilatorPluginManager, call_async_hook
 from core.settings import Settings, load_settings
 from webapp.config_report import describe_config
 from webapp.logging_setup import configure_logging
+from webapp.plugins_try import plugins_try
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -241,6 +242,9 @@ def plugins_list(as_json: bool) -> None:
             click.echo(f"    hooks:  {', '.join(record.hooks)}")
     for problem in pm.section_problems:
         click.secho(f"warning: {problem.message}", fg="yellow")
+
+
+plugins.add_command(plugins_try)
 
 
 @main.group()

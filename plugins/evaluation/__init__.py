@@ -1,0 +1,1 @@
+"""Built-in plugin ``evaluation``: ``invigilator eval`` scores detectors and rules on clips."""
