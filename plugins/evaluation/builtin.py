@@ -4,14 +4,16 @@ Nothing here is downloaded or stored in the repository: photographs come from sc
 (astronaut: one face; coffee, rocket: scenes without a face; ``lfw_subset``: small real faces)
 and matplotlib's sample data (Grace Hopper's portrait, when the install has it); speech comes
 from espeak-ng when it is installed; noise and silence from numpy. A real webcam recording of a
-person looking away (``data/gaze`` beside the repository, when present) is used in place, never
-copied. Transformations stand for what cameras deliver: low light (gamma), blur, a mirrored
-image, faces far from the camera (scaled down) and several faces at different distances.
+person looking away (``center_left_center.mp4`` in the folder named by
+``INVIGILATOR_EVAL_GAZE_DIR``, when set) is used in place, never copied. Transformations stand
+for what cameras deliver: low light (gamma), blur, a mirrored image, faces far from the camera
+(scaled down) and several faces at different distances.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import tempfile
@@ -22,7 +24,15 @@ from typing import Any
 import numpy as np
 
 RATE = 16_000
-GAZE_VIDEO = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "gaze"
+GAZE_DIR_VARIABLE = "INVIGILATOR_EVAL_GAZE_DIR"
+
+
+def gaze_dir() -> Path | None:
+    """Where a real gaze recording lives, if the operator pointed us at one."""
+    value = os.environ.get(GAZE_DIR_VARIABLE)
+    return Path(value) if value else None
+
+
 SPEECH = (
     "Excuse me, could you tell me the answer to question four? I think it is the second one, "
     "but I am not sure. Write it down quickly before the proctor looks."
@@ -181,8 +191,9 @@ def build(folder: Path, only: set[str] | None = None) -> Path:
         {"name": "bang", "audio": "bang.wav",
          "labels": [{"kind": "loud_noise", "start": 5, "end": 5.2}]},
     ]  # fmt: skip
-    video = GAZE_VIDEO / "center_left_center.mp4"
-    if video.is_file():
+    recordings = gaze_dir()
+    video = recordings / "center_left_center.mp4" if recordings is not None else None
+    if video is not None and video.is_file():
         clips.append(
             {"name": "gaze_center_left_center", "video": str(video),
              "note": "real webcam: screen 0-5 s, to the side 5-10 s, screen 10-15 s (+-0.5 s)",
