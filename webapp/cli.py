@@ -70,16 +70,27 @@ class PluginAwareGroup(click.Group):
         return command
 
     def _add_plugin_commands(self) -> ConfigError | None:
-        if getattr(self, "_plugins_added", False):
+        """Add the commands of the plugins ``plugins.toml`` names (once per plugins file: a
+        process that runs the CLI under another configuration, as tests do, gets its commands
+        too; commands already added keep their place)."""
+        try:
+            settings = load_settings()
+        except ConfigError as error:
+            return error
+        source = str(settings.plugins_file)
+        if source in getattr(self, "_plugin_sources", set()):
             return None
         try:
-            pm = _plugins(load_settings())
+            pm = _plugins(settings)
         except ConfigError as error:
             return error  # the command that runs reports it; the next invocation tries again
-        self._plugins_added = True
+        self._plugin_sources: set[str] = {*getattr(self, "_plugin_sources", set()), source}
         for commands in pm.hook.invigilator_cli_commands():
             for command in commands or ():
-                if command.name in self.commands:
+                known = self.commands.get(command.name or "")
+                if known is command:
+                    continue
+                if known is not None:
                     click.secho(f"plugin command {command.name!r} clashes; skipped", err=True)
                     continue
                 self.add_command(command)
