@@ -173,6 +173,10 @@ class AttemptRules:
         if state.active is None:
             if state.holding_since is None:
                 return []
+            if state.clearing_since is not None:  # a pause inside a run not yet long enough
+                if now - state.clearing_since >= rule.gap_s:
+                    state.holding_since = state.clearing_since = None  # too long: run over
+                return []
             held_until = now if rule.stale_s is None else state.last_sample
             if held_until is not None and held_until - state.holding_since >= rule.min_duration_s:
                 return [self._start(rule, state, state.holding_since, state.values)]
@@ -192,13 +196,16 @@ class AttemptRules:
                 state.holding_since = ts
             if state.active is None and ts - state.holding_since >= rule.min_duration_s:
                 changes.append(self._start(rule, state, state.holding_since, values))
-        else:
-            state.holding_since = None if state.active is None else state.holding_since
-            if state.active is not None:
-                if state.clearing_since is None:
-                    state.clearing_since = ts
-                if ts - state.clearing_since >= rule.gap_s:
+        elif state.holding_since is not None or state.active is not None:
+            # A pause shorter than ``gap_s`` neither ends a violation nor restarts the count
+            # towards ``min_duration_s``: a speaker between two sentences is still talking.
+            if state.clearing_since is None:
+                state.clearing_since = ts
+            if ts - state.clearing_since >= rule.gap_s:
+                if state.active is not None:
                     changes.append(self._end(state, state.clearing_since))
+                else:
+                    state.holding_since = state.clearing_since = None
         return changes
 
     def _go_stale(self, state: _State) -> list[RuleChange]:

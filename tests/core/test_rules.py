@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from core.policy import DEFAULT_RULES, ProctoringPolicy, Rule
+from core.policy import DEFAULT_RULES, Condition, ProctoringPolicy, Rule
 from core.rules import AttemptRules, RuleChange, Violation, fold, worst
 
 FACE = "observation.face"
@@ -86,15 +86,42 @@ def test_min_duration_override_changes_when_it_starts() -> None:
     assert brief(rules.feed(FACE, 1.0, {"count": 0})) == [("started", "no_face", 0.0, None)]
 
 
-def test_a_short_absence_interrupted_before_min_duration_restarts_the_count() -> None:
-    rules = engine("no_face")
+def test_an_absence_interrupted_for_longer_than_the_gap_restarts_the_count() -> None:
+    rules = engine("no_face")  # min 5 s, gap 2 s
     changes = frames(rules, 0, 4, count=0)  # 3.5 s
-    changes += rules.feed(FACE, 4.0, {"count": 1})
-    changes += frames(rules, 4.5, 9, count=0)  # 4.0 s
-    changes += rules.feed(FACE, 9.0, {"count": 1})
+    changes += frames(rules, 4.0, 6.5, count=1)  # a face for 2.5 s: longer than the gap
+    changes += frames(rules, 6.5, 11, count=0)  # 4.0 s
+    changes += frames(rules, 11.0, 13.5, count=1)
     assert changes == []
     changes = frames(rules, 20, 26, count=0)
     assert brief(changes) == [("started", "no_face", 20.0, None)]
+
+
+def test_a_blip_shorter_than_the_gap_does_not_restart_the_count() -> None:
+    """One face frame inside an absence is a detection blip, before the violation as after."""
+    rules = engine("no_face")  # min 5 s, gap 2 s
+    changes = frames(rules, 0, 3, count=0)
+    changes += rules.feed(FACE, 3.0, {"count": 1})  # 0.5 s of face
+    changes += frames(rules, 3.5, 6, count=0)
+    assert brief(changes) == [("started", "no_face", 0.0, None)]
+
+
+def test_talking_with_pauses_between_sentences_is_sustained_talking() -> None:
+    talking = rule("no_face").model_copy(
+        update={
+            "kind": "talking",
+            "detector": "audio",
+            "sources": ("observation.audio",),
+            "when": Condition(field="speech", value=True),
+        }
+    )
+    rules = engine(talking)  # min 5 s, gap 2 s, like the audio plugin's rule
+    changes: list[RuleChange] = []
+    for step in range(24):  # 12 s at 2 per second, a 0.5 s pause every 3.5 s
+        ts = step * 0.5
+        speaking = step % 7 != 6
+        changes += rules.feed("observation.audio", ts, {"speech": speaking})
+    assert brief(changes)[:1] == [("started", "talking", 0.0, None)]
 
 
 # -- state rules: gap debounce -----------------------------------------------------------------
