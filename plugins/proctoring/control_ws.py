@@ -22,7 +22,6 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlsplit
 
 from aiohttp import WSMsgType, web
 
@@ -30,6 +29,7 @@ from core.channels import ATTEMPT_CONTROL, SESSION_REVOKED
 from core.services import Services
 from plugins.exams import store
 from webapp.errors import ApiError
+from webapp.origin import same_origin
 from webapp.routing import ApiRequest, ErrorSpec, Router
 
 log = logging.getLogger(__name__)
@@ -176,15 +176,6 @@ def control_message(raw: bytes) -> tuple[str, dict[str, Any]] | None:
     if not isinstance(attempt_id, str) or action not in ACTIONS or not isinstance(text, str):
         return None
     return attempt_id, {"type": "control", "action": action, "text": text[:MAX_TEXT], "at": at}
-
-
-def same_origin(request: web.Request, public_url: str) -> bool:
-    """Browsers send Origin on WebSocket handshakes; another site's page must not listen in."""
-    origin = request.headers.get("Origin")
-    if origin is None:
-        return True  # not a browser
-    netloc = urlsplit(origin).netloc.lower()
-    return netloc in {request.host.lower(), urlsplit(public_url).netloc.lower()}
 
 
 @router.get(
