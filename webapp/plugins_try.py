@@ -93,6 +93,15 @@ def _open(path: Path) -> Any:
         raise ClipError(f"{path}: not a readable video, image or audio file ({error})") from error
 
 
+def upright(image: np.ndarray, rotation: float | int | None) -> np.ndarray:
+    """The frame as a viewer sees it: phones record sideways and store a display rotation
+    (counter-clockwise degrees) beside the pixels. Detectors must see the upright picture, or
+    a portrait recording reaches them as a face lying on its side (roll ~90°, gaze on the
+    wrong axis)."""
+    quarter_turns = round(float(rotation or 0) / 90) % 4
+    return np.ascontiguousarray(np.rot90(image, quarter_turns)) if quarter_turns else image
+
+
 def video_frames(
     path: Path, interval_s: float, seconds: float | None
 ) -> Iterator[tuple[float, np.ndarray]]:
@@ -121,7 +130,7 @@ def video_frames(
                     break
                 if t + 1e-6 < due:
                     continue
-                image = frame.to_ndarray(format="bgr24")
+                image = upright(frame.to_ndarray(format="bgr24"), getattr(frame, "rotation", 0))
                 still = image if decoded == 1 else None
                 yield t, image
                 due = t + interval_s

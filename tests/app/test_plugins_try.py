@@ -182,3 +182,31 @@ def test_a_detector_that_fails_to_load_says_why_and_exits_1(
     assert code == 1
     assert "failed to load: FileNotFoundError: weights broken.onnx are not installed" in err
     assert out == ""
+
+
+@pytest.mark.parametrize("rotate", [90, 270])
+def test_a_phone_recording_reaches_detectors_upright(tmp_path: Path, rotate: int) -> None:
+    """Phones store portrait video sideways with a display rotation; detectors must see what a
+    viewer sees (FFmpeg's own auto-rotation is the reference), not a face lying on its side."""
+    from webapp.plugins_try import video_frames  # noqa: PLC0415
+
+    sideways = write_clip(tmp_path / "sideways.mp4", [(np.rot90(data.astronaut()), 1)])
+    tagged = tmp_path / "tagged.mp4"
+    subprocess.run(
+        ["ffmpeg", "-loglevel", "error", "-y", "-i", str(sideways), "-c", "copy",
+         "-metadata:s:v:0", f"rotate={rotate}", str(tagged)],
+        check=True,
+    )  # fmt: skip
+    reference = tmp_path / "reference.png"
+    subprocess.run(
+        ["ffmpeg", "-loglevel", "error", "-y", "-i", str(tagged), "-frames:v", "1",
+         str(reference)],
+        check=True,
+    )  # fmt: skip
+    with av.open(str(reference)) as container:
+        expected = next(container.decode(video=0)).to_ndarray(format="bgr24")
+    _, first = next(video_frames(tagged, 0.5, None))
+    unrotated = next(video_frames(sideways, 0.5, None))[1]
+    assert first.shape == expected.shape
+    assert float(np.abs(first.astype(float) - expected).mean()) < 2.0
+    assert float(np.abs(unrotated.astype(float) - expected).mean()) > 20.0  # the test can fail

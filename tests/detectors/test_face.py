@@ -1,4 +1,4 @@
-"""The mediapipe face detector on real photographs, not synthetic blobs."""
+"""The face detector, with each model it offers, on real photographs, not synthetic blobs."""
 
 from __future__ import annotations
 
@@ -15,9 +15,9 @@ def bgr(rgb: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(rgb[:, :, ::-1])
 
 
-@pytest.fixture(scope="module")
-def detector() -> FaceDetector:
-    face = FaceDetector(FaceConfig(model="full_range"))
+@pytest.fixture(scope="module", params=["full_range", "centerface"])
+def detector(request: pytest.FixtureRequest) -> FaceDetector:
+    face = FaceDetector(FaceConfig(model=request.param, device="cpu"))
     face.load()
     return face
 
@@ -55,3 +55,28 @@ def test_a_batch_keeps_each_frame_with_its_attempt(detector: FaceDetector) -> No
     blank = np.zeros((240, 320, 3), dtype=np.uint8)
     seen = detector.detect([Frame("x", 1.0, astronaut), Frame("y", 2.0, blank)])
     assert [(o.attempt_id, o.values["count"]) for o in seen] == [("x", 1), ("y", 0)]
+
+
+def test_centerface_counts_the_far_group_mediapipe_misses() -> None:
+    """Five faces 40-90 px high on a 640x480 frame: the case that made CenterFace an option."""
+    from plugins.evaluation.builtin import images  # noqa: PLC0415
+
+    group_far, expected = images()["group_far"]
+    counts = {}
+    for model in ("full_range", "centerface"):
+        face = FaceDetector(FaceConfig(model=model, device="cpu"))
+        face.load()
+        (seen,) = face.detect([Frame("a", 1.0, group_far)])
+        counts[model] = seen.values["count"]
+    assert counts["centerface"] == expected == 5
+    assert counts["full_range"] < expected
+
+
+def test_cuda_without_a_cuda_runtime_is_refused_with_the_fix() -> None:
+    import onnxruntime  # noqa: PLC0415
+
+    if "CUDAExecutionProvider" in onnxruntime.get_available_providers():
+        pytest.skip("this machine has CUDA")
+    face = FaceDetector(FaceConfig(model="centerface", device="cuda", min_confidence=0.41))
+    with pytest.raises(RuntimeError, match="onnxruntime-gpu"):
+        face.load()

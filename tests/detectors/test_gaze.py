@@ -237,7 +237,7 @@ def test_degenerate_points_give_no_pose() -> None:
     ("yaw", "pitch", "gaze_x", "gaze_y", "expected"),
     [
         (0, 0, 0, 0, (False, "center")),
-        (29, -24, 0.6, -0.5, (False, "center")),  # everything within its limit
+        (29, -24, 0.24, -0.5, (False, "center")),  # everything within its limit
         (30, 0, 0, 0, (False, "center")),  # exactly at the limit is still within
         (31, 0, 0, 0, (True, "left")),  # turned to their own left
         (-45, 0, 0, 0, (True, "right")),

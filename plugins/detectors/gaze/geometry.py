@@ -78,7 +78,7 @@ class Limits:
     yaw_deg: float = 30.0
     pitch_up_deg: float = 25.0
     pitch_down_deg: float = 25.0
-    gaze_x: float = 0.7
+    gaze_x: float = 0.25
     gaze_up: float = 0.8
     gaze_down: float = 0.6
 

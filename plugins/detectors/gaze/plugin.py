@@ -84,7 +84,12 @@ class GazeConfig(BaseModel):
         25.0, gt=0, le=90, description="head lowered further than this is off-screen (looking down)"
     )
     gaze_x_max: float = Field(
-        0.7, gt=0, le=1, description="irises further to a side than this (0-1) are off-screen"
+        0.25,
+        gt=0,
+        le=1,
+        description="irises further to a side than this (0-1) are off-screen; on a real "
+        "webcam recording the mesh put a look at the screen at 0.00-0.15 and a look to the "
+        "side at 0.31-0.37 (docs/accuracy.md)",
     )
     gaze_up_max: float = Field(
         0.8, gt=0, le=1, description="irises higher than this are off-screen"
