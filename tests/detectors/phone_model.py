@@ -2,7 +2,7 @@
 
 No package ships COCO weights and nothing may be downloaded, so the phone path is tested with a
 real YOLO model trained here: the ``yolov8n`` architecture at a narrow width (about 0.9 M
-parameters), one class named ``cell phone`` like COCO's, trained from scratch for a couple of
+parameters), one class named ``cell phone`` like COCO's, trained from scratch for a few
 hundred small batches on 160-pixel crops of real photographs with rendered phones pasted in (a
 dark rounded body, a lit screen with a few app tiles, upright or sideways, 20-60 % of the
 picture). The training loop is Ultralytics' own detection model and loss with a plain optimiser:
@@ -27,7 +27,7 @@ from plugins.detectors.objects.plugin import ultralytics_offline
 
 CLASS_NAME = "cell phone"
 IMAGE_SIZE = 160
-STEPS = 200
+STEPS = 320  # 200 left a stray box on one photograph with some CPUs' arithmetic
 BATCH = 16
 TRAIN_PHOTOS = ("coffee", "rocket", "astronaut", "camera")
 HELD_OUT_PHOTO = "chelsea"

@@ -85,6 +85,13 @@ class ObjectsConfig(BaseModel):
     min_confidence: float = Field(
         0.35, ge=0.01, le=1.0, description="objects the model is less sure of are ignored"
     )
+    overlap_iou: float = Field(
+        0.5,
+        gt=0.0,
+        le=1.0,
+        description="two boxes of one class overlapping more than this (IoU) are one object: "
+        "lower than Ultralytics' 0.7, so one phone seen twice is not counted as two",
+    )
     input_size: int = Field(
         640,
         ge=160,
@@ -188,6 +195,7 @@ class ObjectsDetector:
                 images,  # BGR, as Ultralytics expects from numpy
                 imgsz=self.config.input_size,
                 conf=self.config.min_confidence,
+                iou=self.config.overlap_iou,
                 classes=sorted(self._keys),
                 device=self._device,
                 verbose=False,
