@@ -19,8 +19,12 @@ COPY plugins plugins
 RUN /opt/venv/bin/pip install -c .ci/constraints.txt .
 
 FROM python:3.11-slim-bookworm AS runtime
+# bubblewrap, python3 (Debian's, at /usr/bin), gcc, g++, nodejs and libseccomp2: the coding
+# judge's local sandbox and the languages it runs. The container must allow user namespaces
+# (the sandbox needs no privilege; never run it --privileged): docs/judge.md.
 RUN apt-get update && apt-get install -y --no-install-recommends \
         libgl1 libglib2.0-0 libgomp1 curl \
+        bubblewrap python3 gcc g++ libc6-dev nodejs libseccomp2 \
     && rm -rf /var/lib/apt/lists/* \
     && groupadd --system invigilator \
     && useradd --system --gid invigilator --home-dir /srv/invigilator --create-home invigilator

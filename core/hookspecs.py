@@ -158,13 +158,20 @@ def invigilator_nav_items(roles: frozenset[str]) -> Iterable[tuple[str, str]] | 
 
 @hookspec(firstresult=True)
 def invigilator_grade_code(
-    services: Services, payload: Mapping[str, Any], response: Mapping[str, Any]
+    services: Services,
+    payload: Mapping[str, Any],
+    response: Mapping[str, Any],
+    attempt_id: str,
+    item: int,
 ) -> Awaitable[float | None] | None:
     """Grade a coding answer; return the share of its points earned, in [0, 1].
 
     Called by the exams plugin from a background job after an attempt is submitted, once per
     coding item. ``payload`` is the question's coding payload (languages, limits, sample and
-    hidden tests, checker) and ``response`` the candidate's ``{language, code}``. The first
+    hidden tests, checker) and ``response`` the candidate's ``{language, code}``;
+    ``attempt_id`` and ``item`` (the paper position) say whose answer it is, so a judge can
+    record its verdict once and reuse it when the job is retried. Raise to have the job retried
+    later (a backend that is down) rather than answer a score the code did not earn. The first
     plugin that answers grades it (a judge plugin); ``None`` from every plugin leaves the item
     in the manual grading queue. May be ``async``; it may take as long as the tests take.
     """
@@ -235,5 +242,48 @@ def invigilator_register_detectors(services: Services) -> Iterable[AnyDetector] 
     raises is reported the same way for its plugin. Names must be unique across plugins.
     Video detectors implement ``core.detectors.Detector``; audio detectors declare
     ``DetectorNeeds(video=False, audio=True)`` and implement ``core.audio.AudioDetector``.
+    """
+    raise NotImplementedError
+
+
+@hookspec
+def invigilator_judge_backends() -> Mapping[str, Any] | None:
+    """Return coding-judge backends by name: ``{"local": factory}``.
+
+    Called once when the judge plugin starts. A factory takes the opened services and returns
+    an object with the ``plugins.judge.backend.JudgeBackend`` shape (``languages()``,
+    ``async run(request)``, ``async close()``). ``[judge] backend`` in ``plugins.toml`` picks
+    one by name; the built-in ones are ``local`` (bubblewrap sandbox), ``judge0`` and
+    ``sphere``. Names must be unique across plugins.
+    """
+    raise NotImplementedError
+
+
+@hookspec
+def invigilator_question_generators() -> Mapping[str, Any] | None:
+    """Return AI question generators by name: ``{"openai": factory}``.
+
+    Called once when the question-generation plugin starts. A factory takes the opened
+    services and returns an object with the ``plugins.generation.backend.Generator`` shape.
+    ``[generation] backend`` in ``plugins.toml`` picks one by name; the built-in ones are
+    ``openai`` (any OpenAI-compatible chat API) and ``offline`` (works from study material
+    with no network). Names must be unique across plugins.
+    """
+    raise NotImplementedError
+
+
+@hookspec
+def invigilator_domain_event(
+    services: Services, name: str, data: Mapping[str, Any]
+) -> Awaitable[None] | None:
+    """Something happened that people may need to hear about.
+
+    Emitted with ``core.domain_events.emit`` by the plugin that owns the fact, after it is
+    committed: ``account.created``, ``account.password_reset``, ``exam.scheduled``,
+    ``attempt.started``, ``attempt.submitted``, ``results.released``, ``violation.raised``,
+    ``ticket.created``, ``ticket.replied``. ``data`` is JSON-safe and carries ids (user, exam,
+    attempt) rather than whole records. The notifications plugin turns these into messages.
+    Implementations must return quickly (queue a job for slow work); one that raises is logged
+    and never fails the request that emitted the event. May be ``async``.
     """
     raise NotImplementedError

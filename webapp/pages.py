@@ -118,6 +118,11 @@ def setup_pages(
     )
     env.globals["static_url"] = versions.url
     env.globals["product_name"] = PRODUCT_NAME
+    # A plugin adds to the header of every signed-in page with ``<plugin>/_header.html`` (the
+    # notifications bell), so the layout never names a plugin.
+    env.globals["header_partials"] = sorted(
+        name for name in env.list_templates() if name.endswith("/_header.html")
+    )
     app[TEMPLATES] = env
     app.router.add_static("/static/", STATIC_DIR)
     for prefix, folder in static_dirs.items():

@@ -12,6 +12,7 @@ from __future__ import annotations
 from sqlalchemy import func, or_, select
 from sqlmodel import col
 
+from core import domain_events
 from core.errors import NotFound
 from plugins.accounts import admin_audit, admin_clients, admin_import
 from plugins.accounts.models import BulkAction, BulkResult, NewUser, UserPage, UserPatch, UserQuery
@@ -115,6 +116,8 @@ async def create_user(req: ApiRequest[NewUser, None]) -> User:
             via="api",
         )
         await commit_or_discard(req.services, db, keys)
+    data = {"user_id": users[0].id, "invited": password_hash is None, "via": "api"}
+    await domain_events.emit(req.services, "account.created", data)
     return users[0]
 
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 from pydantic import EmailStr, TypeAdapter, ValidationError
 
+from core import domain_events
 from core.errors import InvalidInput
 from plugins.accounts import audit
 from plugins.accounts.models import DisplayName, ImportProblem, ImportQuery, ImportResult
@@ -211,7 +212,7 @@ async def import_users(req: ApiRequest[None, ImportQuery]) -> ImportResult:
             NewAccount(r.email, r.name, r.role, by_line.get(r.line), {"line": r.line}) for r in rows
         ]
         actor = actor_id(principal_of(req.request))
-        _, keys = await add_accounts(
+        users, keys = await add_accounts(
             req.services, db, accounts, actor=actor, request=req.request, via="import"
         )
         audit.record(
@@ -224,4 +225,7 @@ async def import_users(req: ApiRequest[None, ImportQuery]) -> ImportResult:
             with_password=len(accounts) - invited,
         )
         await commit_or_discard(req.services, db, keys)
+    for user, account in zip(users, accounts, strict=True):
+        data = {"user_id": user.id, "invited": account.password_hash is None, "via": "import"}
+        await domain_events.emit(req.services, "account.created", data)
     return ImportResult(dry_run=False, rows=len(rows), created=len(rows), invited=invited)

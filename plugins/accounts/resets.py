@@ -17,6 +17,7 @@ from aiohttp import web
 from sqlalchemy import select, update
 from sqlmodel import col
 
+from core import domain_events
 from core.errors import InvigilatorError
 from core.services import Services
 from plugins.accounts import audit, password_policy, reset_tokens, sessions, throttle, tokens
@@ -141,3 +142,4 @@ async def reset_password(
     await sessions.announce_revoked(
         services, user_id=user.id, session_ids=revoked, reason="password_reset"
     )
+    await domain_events.emit(services, "account.password_reset", {"user_id": user.id})

@@ -22,6 +22,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from core import domain_events
 from core.services import Services
 from plugins.exams import bank, clock, gate, grading, store
 from plugins.exams.errors import (
@@ -109,6 +110,8 @@ async def start_or_resume(services: Services, exam_id: int, user_id: int) -> tup
                 raise NoAttemptsLeft("all attempts have been used") from None
             return other, False
     await schedule_auto_submit(services, attempt, exam.grace_seconds)
+    data = {"attempt_id": attempt.id, "exam_id": exam_id, "user_id": user_id}
+    await domain_events.emit(services, "attempt.started", data)
     return attempt, True
 
 
@@ -204,6 +207,8 @@ async def close_attempt(
     if result.rowcount != 1:  # type: ignore[attr-defined]
         return False
     await grading.after_submit(services, attempt_id)
+    data = {"attempt_id": attempt_id, "status": status, "ended_by": ended_by}
+    await domain_events.emit(services, "attempt.submitted", data)
     return True
 
 

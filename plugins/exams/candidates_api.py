@@ -11,6 +11,7 @@ from __future__ import annotations
 from sqlalchemy import delete, func, select
 from sqlmodel import col
 
+from core import domain_events
 from core.errors import InvalidInput
 from core.services import Services
 from plugins.exams import clock, store
@@ -126,6 +127,10 @@ async def put_candidates(req: ApiRequest[CandidatesIn, None]) -> list[CandidateP
             seat.notes = entry.notes
             db.add(seat)
         await db.commit()
+    if exam.status == "published":  # the new candidates hear of it; reminders are re-planned
+        added = sorted(set(wanted) - set(existing))
+        data = {"exam_id": exam_id, "user_ids": added}
+        await domain_events.emit(req.services, "exam.scheduled", data)
     return await _candidates(req.services, exam_id)
 
 

@@ -15,6 +15,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from core import domain_events
 from core.errors import InvalidInput
 from plugins.exams import bank, clock, policy, store
 from plugins.exams.errors import ExamArchived, ExamNotDraft, NotPublishable
@@ -164,7 +165,11 @@ async def update_exam(req: ApiRequest[ExamSettings, None]) -> ExamDetail:
         check_settings(exam)
         exam.updated_at = clock.now()
         await db.commit()
-        return await detail(db, exam)
+        changed = await detail(db, exam)
+    if exam.status == "published" and {"opens_at", "closes_at"} & changes.keys():
+        data = {"exam_id": exam.id, "rescheduled": True}
+        await domain_events.emit(req.services, "exam.scheduled", data)
+    return changed
 
 
 @router.delete("/{exam_id}", status=204, roles=STAFF, errors=[_NOT_FOUND])
@@ -201,7 +206,9 @@ async def publish_exam(req: ApiRequest) -> ExamDetail:
         exam.status = "published"
         exam.updated_at = clock.now()
         await db.commit()
-        return await detail(db, exam)
+        published = await detail(db, exam)
+    await domain_events.emit(req.services, "exam.scheduled", {"exam_id": exam.id})
+    return published
 
 
 @router.get("/{exam_id}/sections", response=list[SectionPublic], roles=STAFF, errors=[_NOT_FOUND])

@@ -69,6 +69,7 @@ async def score_item(
     *,
     negative: float,
     use_judge: bool,
+    attempt_id: str = "",
 ) -> Score:
     """The machine's score for one item, or ``Score(None)`` when a person (or judge) must."""
     if item.type in OBJECTIVE_TYPES:
@@ -76,7 +77,9 @@ async def score_item(
     if is_blank(item, response):
         return Score(0.0, NO_ANSWER)
     if item.type == "coding" and use_judge and response:
-        share = await judge.grade_code(services, payload, response)
+        share = await judge.grade_code(
+            services, payload, response, attempt_id=attempt_id, item=item.item
+        )
         if share is not None:
             return Score(round(share * item.points, 6), "Graded by the judge.")
     return Score(None)
@@ -122,11 +125,14 @@ async def _grade_once(services: Services, attempt_id: str, *, use_judge: bool) -
                 answer.response if answer is not None else None,
                 negative=exam.negative_marking,
                 use_judge=use_judge,
+                attempt_id=attempt_id,
             )
             if score.points is None:
                 pending.append(item.type)
             await _store_score(db, attempt_id, item, answer, score)
-        await db.commit()
+            # Each score on its own: a judge writes its own rows while it grades the next
+            # item, which an open write here would block on SQLite.
+            await db.commit()
     return pending
 
 

@@ -24,13 +24,24 @@ log = logging.getLogger(__name__)
 
 
 async def grade_code(
-    services: Services, payload: Mapping[str, Any], response: Mapping[str, Any]
+    services: Services,
+    payload: Mapping[str, Any],
+    response: Mapping[str, Any],
+    *,
+    attempt_id: str = "",
+    item: int = -1,
 ) -> float | None:
     """The first judge's share of the points in [0, 1], or ``None`` when no judge answers."""
     plugins = services.plugins
     if plugins is None:  # services opened without a plugin manager: no judge to ask
         return None
-    arguments = {"services": services, "payload": dict(payload), "response": dict(response)}
+    arguments = {
+        "services": services,
+        "payload": dict(payload),
+        "response": dict(response),
+        "attempt_id": attempt_id,
+        "item": item,
+    }
     for impl in reversed(plugins.hook.invigilator_grade_code.get_hookimpls()):
         value = impl.function(**{name: arguments[name] for name in impl.argnames})
         if inspect.isawaitable(value):

@@ -11,6 +11,7 @@ from aiohttp import web
 from sqlalchemy import select
 from sqlmodel import col
 
+from core import domain_events
 from core.errors import NotFound
 from plugins.exams import bank, clock, grading, manual, results, store
 from plugins.exams.attempt_schemas import AttemptResult, ItemResult
@@ -69,6 +70,7 @@ async def release_results(req: ApiRequest) -> Released:
             exam.released_at = clock.now()
             exam.updated_at = exam.released_at
             await db.commit()
+            await domain_events.emit(req.services, "results.released", {"exam_id": exam.id})
     assert exam.id is not None
     assert exam.released_at is not None
     return Released(exam_id=exam.id, released_at=exam.released_at)

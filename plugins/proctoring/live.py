@@ -26,6 +26,7 @@ import numpy as np
 from sqlalchemy import select
 from sqlmodel import col
 
+from core import domain_events
 from core.detectors import Observation
 from core.events import Event
 from core.policy import ProctoringPolicy
@@ -308,6 +309,19 @@ class LiveProctoring:
                     "attempt_id": live.attempt_id,
                     "exam_id": live.exam_id,
                     "violation": violation.model_dump(mode="json"),
+                },
+            )
+            await domain_events.emit(
+                self.services,
+                "violation.raised",
+                {
+                    "attempt_id": live.attempt_id,
+                    "exam_id": live.exam_id,
+                    "violation_id": violation.id,
+                    "kind": violation.kind,
+                    "severity": violation.severity,
+                    "label": violation.label,
+                    "text": violation.describe(now),
                 },
             )
 

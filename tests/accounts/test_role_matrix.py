@@ -129,6 +129,38 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     | STAFF,
     ("POST", "/api/v1/proctor/attempts/{attempt_id}/watch"): frozenset({"proctor"}) | STAFF,
     ("DELETE", "/api/v1/proctor/attempts/{attempt_id}/watch"): frozenset({"proctor"}) | STAFF,
+    # notifications: my inbox and settings; the delivery history and webhooks are admins'
+    ("GET", "/api/v1/notifications"): SIGNED_IN,
+    ("POST", "/api/v1/notifications/{notification_id}/read"): SIGNED_IN,
+    ("GET", "/api/v1/notifications/live"): SIGNED_IN,
+    ("GET", "/api/v1/notifications/preferences"): SIGNED_IN,
+    ("PUT", "/api/v1/notifications/preferences"): SIGNED_IN,
+    ("GET", "/api/v1/admin/notifications"): ADMIN,
+    ("POST", "/api/v1/admin/notifications/{message_id}/retry"): ADMIN,
+    ("GET", "/api/v1/admin/webhooks"): ADMIN,
+    ("POST", "/api/v1/admin/webhooks"): ADMIN,
+    ("PATCH", "/api/v1/admin/webhooks/{webhook_id}"): ADMIN,
+    ("DELETE", "/api/v1/admin/webhooks/{webhook_id}"): ADMIN,
+    # coding judge: candidates run samples of their own attempt; examiners read every test
+    ("GET", "/api/v1/judge/languages"): SIGNED_IN,
+    ("POST", "/api/v1/judge/attempts/{attempt_id}/items/{item}/runs"): CANDIDATE,
+    ("GET", "/api/v1/judge/runs/{run_id}"): CANDIDATE,  # and only its own candidate
+    ("GET", "/api/v1/judge/attempts/{attempt_id}/submissions"): STAFF,
+    # question generation: drafts are examiners' until approved into the bank
+    ("POST", "/api/v1/generation/jobs"): STAFF,
+    ("POST", "/api/v1/generation/jobs/upload"): STAFF,
+    ("GET", "/api/v1/generation/jobs/{job_id}"): STAFF,
+    ("GET", "/api/v1/generation/drafts"): STAFF,
+    ("PUT", "/api/v1/generation/drafts/{draft_id}"): STAFF,
+    ("POST", "/api/v1/generation/drafts/{draft_id}/approve"): STAFF,
+    ("POST", "/api/v1/generation/drafts/{draft_id}/reject"): STAFF,
+    # support tickets: candidates open them; everyone sees only what they may (own or staff)
+    ("POST", "/api/v1/support/tickets"): CANDIDATE,
+    ("GET", "/api/v1/support/tickets"): SIGNED_IN,
+    ("GET", "/api/v1/support/tickets/{ticket_id}"): SIGNED_IN,
+    ("POST", "/api/v1/support/tickets/{ticket_id}/messages"): SIGNED_IN,
+    ("PUT", "/api/v1/support/tickets/{ticket_id}/status"): SIGNED_IN,
+    ("POST", "/api/v1/support/tickets/{ticket_id}/read"): SIGNED_IN,
     # identity (face verification against the caller's own enrolled photo)
     ("POST", "/api/v1/identity/verify"): CANDIDATE,
     ("GET", "/api/v1/attempts/{attempt_id}/identity"): frozenset({"proctor"}) | STAFF,
@@ -140,6 +172,13 @@ PAGES: dict[str, frozenset[str]] = {
     "/proctor": frozenset({"proctor"}) | STAFF,
     "/proctor/attempts/{attempt_id}": frozenset({"proctor"}) | STAFF,  # 404 page when unknown
     "/proctor/review/{attempt_id}": frozenset({"proctor"}) | STAFF,
+    "/notifications": SIGNED_IN,
+    "/admin/notifications": ADMIN,
+    "/admin/judge/attempts/{attempt_id}": STAFF,
+    "/admin/generate": STAFF,
+    "/support": CANDIDATE,
+    "/support/tickets": frozenset({"proctor"}) | STAFF,
+    "/support/tickets/{ticket_id}": SIGNED_IN,  # own ticket or staff; 404 page when unknown
 }
 
 # Callers in this order: the admin goes last because its calls may delete the sample client.
@@ -222,6 +261,13 @@ async def test_every_operation_as_every_caller(
         "item": "0",
         "violation_id": "0123456789abcdef",
         "name": "1.jpg",
+        "webhook_id": "1",
+        "message_id": "1",
+        "notification_id": "1",
+        "run_id": "0123456789abcdef0123456789abcdef",
+        "job_id": "1",
+        "draft_id": "1",
+        "ticket_id": "1",
     }
     operations = await _operations(client)
     mismatches = []

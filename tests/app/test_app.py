@@ -201,11 +201,19 @@ async def test_grade_code_hook_first_answer_wins(client: TestClient) -> None:  #
     pm = client.app[PLUGINS]
     payload = {"samples": [{"input": "", "output": "42"}], "languages": ["python"]}
     answer = pm.hook.invigilator_grade_code(
-        services=client.app[SERVICES], payload=payload, response={"code": "print('42')"}
+        services=client.app[SERVICES],
+        payload=payload,
+        response={"code": "print('42')"},
+        attempt_id="",
+        item=0,
     )
     assert await answer == 1.0
     wrong = pm.hook.invigilator_grade_code(
-        services=client.app[SERVICES], payload=payload, response={"code": "print(41)"}
+        services=client.app[SERVICES],
+        payload=payload,
+        response={"code": "print(41)"},
+        attempt_id="",
+        item=0,
     )
     assert await wrong == 0.0
 

@@ -33,7 +33,12 @@ async def header_authenticate(request: web.Request) -> Principal | None:
 def exams_plugins_file(folder: Path, exams: str = "", modules: tuple[str, ...] = ()) -> Path:
     path = folder / "plugins.toml"
     listed = ", ".join(f'"{m}"' for m in modules)
-    path.write_text(f"[plugins]\nentry_points = false\nmodules = [{listed}]\n\n[exams]\n{exams}\n")
+    # The built-in judge is off here: these tests grade code with the stand-in judge (or
+    # leave it to a person); tests/judge covers the built-in one.
+    path.write_text(
+        f'[plugins]\nentry_points = false\ndisabled = ["judge"]\nmodules = [{listed}]\n\n'
+        f"[exams]\n{exams}\n"
+    )
     return path
 
 

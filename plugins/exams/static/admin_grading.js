@@ -81,6 +81,11 @@ function responseBlock(entry) {
   if (entry.type === "coding") {
     box.append(el("p", "muted", `Language: ${response.language ?? "?"}`));
     box.append(el("pre", "grade-response__code", response.code || "(no code)"));
+    const runs = el("a", "", "Code runs and per-test results");
+    runs.href = `/admin/judge/attempts/${encodeURIComponent(entry.attempt_id)}`;
+    const line = el("p");
+    line.append(runs);
+    box.append(line);
   } else {
     const text = typeof response.text === "string" ? response.text : JSON.stringify(response);
     box.append(el("p", "grade-response__text", text || "(no answer)"));

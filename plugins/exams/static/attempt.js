@@ -109,6 +109,10 @@ function drawQuestion() {
   if (question.body_html) $("question-body").innerHTML = question.body_html;
   else $("question-body").textContent = question.body;
   renderQuestion(form, question, answerOf(current)?.response ?? null);
+  // Plugins that enrich an item (the judge's code editor) listen for this; the detail stays on
+  // the form for one that loads after the first question is drawn.
+  form.examQuestion = { attemptId, item: current, question };
+  form.dispatchEvent(new CustomEvent("exam:question", { detail: form.examQuestion }));
   $("flag").checked = Boolean(answerOf(current)?.flagged);
   $("prev").disabled = current === 0;
   $("next").disabled = current === view.items.length - 1;

@@ -1,0 +1,1 @@
+"""Notifications: email, SMS, in-app and webhooks for what happens in Invigilator."""

@@ -1,0 +1,1 @@
+"""Support tickets: candidates ask for help during an exam or outside one, staff answer."""

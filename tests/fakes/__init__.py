@@ -1,0 +1,1 @@
+"""Real servers speaking external protocols, started by the tests that need them."""
