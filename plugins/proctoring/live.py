@@ -36,7 +36,7 @@ from core.services import Services
 from media.peer import PeerRegistry
 from media.sampler import FrameSampler
 from plugins.exams.tables import Attempt, Exam, ExamCandidate
-from plugins.proctoring import scores, snapshots, tiles
+from plugins.proctoring import orphans, scores, snapshots, tiles
 from storage.tables.user import User
 
 log = logging.getLogger(__name__)
@@ -77,6 +77,7 @@ class AttemptLive:
     last_rescore: float = 0.0
     published: str = ""
     context: dict[str, Any] = field(default_factory=dict)
+    orphan_window: int | None = None  # held without a stream here (plugins.proctoring.orphans)
 
 
 class LiveProctoring:
@@ -127,6 +128,7 @@ class LiveProctoring:
         if now - self._last_status >= STATUS_EVERY_S:
             self._last_status = now
             await self._refresh_status(now)
+            await self._watch_orphans(now)
         for live in list(self.attempts.values()):
             async with live.lock:
                 changes = live.rules.feed("stream.state", now, {"video": self._video(live)})
@@ -172,12 +174,51 @@ class LiveProctoring:
             return "connecting"
         return "disconnected"
 
+    # -- attempts no process streams (plugins.proctoring.orphans) ---------------------------------
+
+    async def _watch_orphans(self, now: float) -> None:
+        try:
+            await self._orphans(now)
+        except Exception:  # the cache or the database is down: try again at the next refresh
+            log.exception("live proctoring could not look for unstreamed attempts")
+
+    async def _orphans(self, now: float) -> None:
+        streaming = [a for a in self.attempts if self.registry.get(a) is not None]
+        await orphans.mark_streams(self.services, streaming)
+        for attempt_id, live in list(self.attempts.items()):
+            if live.orphan_window is None:
+                continue
+            if self.registry.get(attempt_id) is not None:  # the stream came here
+                live.orphan_window = None
+                continue
+            held = None
+            if not await orphans.streamed_elsewhere(self.services, attempt_id):
+                held = await orphans.keep(self.services, attempt_id, live.orphan_window, now)
+            if held is None:
+                self._release(live)
+            else:
+                live.orphan_window = held
+        known = set(self.attempts) | self._loading
+        for attempt_id in await orphans.unwatched(self.services, known):
+            if await orphans.streamed_elsewhere(self.services, attempt_id):
+                continue
+            number = orphans.window(now)
+            if await orphans.claim(self.services, attempt_id, number):
+                self._loading.add(attempt_id)
+                self._spawn(self._load(attempt_id, orphan_window=number))
+
+    def _release(self, live: AttemptLive) -> None:
+        """Let another process watch the attempt: its load closes what is open here."""
+        self.attempts.pop(live.attempt_id, None)
+        self.sampler.set_rate(live.attempt_id, None)
+
     # -- loading and ending ----------------------------------------------------------------------
 
-    async def _load(self, attempt_id: str) -> None:
+    async def _load(self, attempt_id: str, orphan_window: int | None = None) -> None:
         try:
             live = await self._read(attempt_id)
             if live is not None:
+                live.orphan_window = orphan_window
                 self.sampler.set_rate(attempt_id, live.policy.analysis_fps)
                 self.attempts[attempt_id] = live
                 now = time.time()

@@ -152,7 +152,14 @@ async def test_camera_to_proctor_feed_and_review_page(
                 ),
                 timeout=30,
             )
-            faces = await services.events.query(attempt_id=attempt_id, kinds=["observation.face"])
+            # "Connected" is the peer's state; the first analysed frame follows it.
+            for _ in range(100):
+                faces = await services.events.query(
+                    attempt_id=attempt_id, kinds=["observation.face"]
+                )
+                if faces:
+                    break
+                await asyncio.sleep(0.1)
             assert faces, "no face observation arrived"
 
             # The desk appears: a no-face violation reaches the proctor's WebSocket.
