@@ -23,8 +23,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from core import domain_events
 from core.services import Services
-from plugins.exams import bank, clock, judge, store
+from plugins.exams import bank, clock, judge, results, store
 from plugins.exams.papers import PaperItem
 from plugins.exams.tables import Answer, Attempt, Exam
 from plugins.questions.payloads import OBJECTIVE_TYPES
@@ -188,7 +189,12 @@ async def grade_attempt_job(ctx: dict[str, Any], *, attempt_id: str) -> int:
 
 
 async def update_totals(services: Services, attempt_id: str) -> None:
-    """Total and ``graded`` status once every item has a score."""
+    """Total and ``graded`` status once every item has a score.
+
+    The step to ``graded`` is a conditional update, so exactly one caller makes it; when the
+    exam shows results as soon as they are complete (or has released them already), that
+    caller tells the candidate (``results.released`` for this attempt).
+    """
     async with services.db.session() as db:
         attempt = await store.get_attempt(db, attempt_id)
         if attempt.status == "in_progress":
@@ -203,14 +209,28 @@ async def update_totals(services: Services, attempt_id: str) -> None:
         values: dict[str, Any] = {"max_score": maximum}
         if complete:
             total = sum(float(scores[item.item] or 0.0) for item in paper)
-            values |= {"score": round(max(total, 0.0), 6), "status": "graded"}
-            values["graded_at"] = clock.now()
+            values |= {"score": round(max(total, 0.0), 6), "graded_at": clock.now()}
         await db.execute(
             update(Attempt)
             .where(col(Attempt.id) == attempt_id, col(Attempt.status) != "in_progress")
             .values(**values)
         )
+        newly_graded = False
+        if complete:
+            stepped = await db.execute(
+                update(Attempt)
+                .where(
+                    col(Attempt.id) == attempt_id,
+                    col(Attempt.status).not_in(("in_progress", "graded")),
+                )
+                .values(status="graded")
+            )
+            newly_graded = getattr(stepped, "rowcount", 0) == 1
+        exam = await db.get(Exam, attempt.exam_id) if newly_graded else None
         await db.commit()
+    if exam is not None and results.released(exam, clock.now()):
+        data = {"exam_id": exam.id, "attempt_id": attempt_id, "user_id": attempt.user_id}
+        await domain_events.emit(services, "results.released", data)
 
 
 def percent(attempt: Attempt) -> float | None:

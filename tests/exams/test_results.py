@@ -7,6 +7,8 @@ import io
 from datetime import timedelta
 from typing import Any
 
+import pytest
+
 from core.services import Services
 from plugins.exams.results import safe_cell
 from storage.tables.user import User
@@ -24,6 +26,13 @@ from tests.exams.support import (
     start,
     submit,
 )
+
+EVENTS = "tests.support_tickets.listener_plugin"  # keeps every domain event it hears
+
+
+@pytest.fixture
+def extra_plugins() -> tuple[str, ...]:
+    return (EVENTS,)
 
 
 async def sit(client: Client, user: User, exam: dict[str, Any], response: dict[str, Any]) -> str:
@@ -158,3 +167,30 @@ def test_formula_cells_are_neutralised() -> None:
     assert safe_cell(-1.5) == -1.5  # numbers stay numbers
     assert safe_cell(None) == ""
     assert safe_cell(True) == "yes"
+
+
+async def test_a_candidate_hears_once_when_immediate_results_are_complete(
+    client: Client, services: Services, examiner: User, candidate: User
+) -> None:
+    from tests.support_tickets.listener_plugin import events_of  # noqa: PLC0415
+
+    essay = await add_question(services, "essay")
+    immediate = await create_exam(
+        client, examiner, sections=[fixed(essay)], candidates=[candidate],
+        release_policy="immediately",
+    )  # fmt: skip
+    attempt = await sit(client, candidate, immediate, {"text": "Some thoughts."})
+    assert events_of(services, "results.") == []  # the essay waits for a person
+    for score in (0.5, 1.0):  # marked, then marked again: the results came out once
+        marked = await client.put(
+            f"/api/v1/grading/{attempt}/0", json={"score": score}, headers=headers(examiner)
+        )
+        assert marked.status == 200, await marked.text()
+    expected = {"exam_id": immediate["id"], "attempt_id": attempt, "user_id": candidate.id}
+    assert events_of(services, "results.") == [("results.released", expected)]
+
+    manual = await one_question_exam(
+        client, services, examiner, [candidate], release_policy="manual"
+    )
+    await sit(client, candidate, manual, RIGHT["true_false"])  # graded at once, not released
+    assert len(events_of(services, "results.")) == 1
