@@ -63,3 +63,12 @@ def body_html(text: str) -> str:
         url_schemes={"http", "https", "mailto"},
         link_rel="noopener noreferrer nofollow",
     )
+
+
+INLINE_TAGS = {"strong", "em", "b", "i", "u", "s", "sub", "sup", "code", "kbd", "span", "br"}
+
+
+def inline_html(text: str) -> str:
+    """Sanitised HTML for one line of Markdown: a choice option (`` `[0]` `` shows as code),
+    with no block elements and no links, so an option stays a label the candidate can click."""
+    return nh3.clean(_markdown().renderInline(text), tags=INLINE_TAGS, attributes={})

@@ -19,7 +19,7 @@ from plugins.questions.payloads import (
     QuestionPayload,
     SingleChoice,
 )
-from plugins.questions.rendering import body_html
+from plugins.questions.rendering import body_html, inline_html
 from plugins.questions.tables import QuestionVersion
 
 _PAYLOAD: TypeAdapter[Any] = TypeAdapter(QuestionPayload)
@@ -49,7 +49,9 @@ def candidate_view(
         order = list(by_id) if option_order is None else option_order
         if sorted(order) != sorted(by_id):
             raise ValueError("option_order must list every option id exactly once")
-        view["options"] = [{"id": i, "text": by_id[i].text} for i in order]
+        view["options"] = [
+            {"id": i, "text": by_id[i].text, "text_html": inline_html(by_id[i].text)} for i in order
+        ]
     elif isinstance(payload, Numeric):
         view["unit"] = payload.unit
     elif isinstance(payload, Essay):

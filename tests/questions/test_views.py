@@ -103,9 +103,9 @@ def test_what_each_type_shows() -> None:
 def test_options_in_the_papers_order() -> None:
     view = candidate_view(version("multiple_choice"), ["x3", "x1", "x2"])
     assert view["options"] == [
-        {"id": "x3", "text": "Three"},
-        {"id": "x1", "text": "One"},
-        {"id": "x2", "text": "Two"},
+        {"id": "x3", "text": "Three", "text_html": "Three"},
+        {"id": "x1", "text": "One", "text_html": "One"},
+        {"id": "x2", "text": "Two", "text_html": "Two"},
     ]
     assert [o["id"] for o in candidate_view(version("multiple_choice"))["options"]] == [
         "x1",
@@ -130,3 +130,22 @@ def test_shuffleable_and_option_ids() -> None:
     assert not shuffleable(version("true_false"))
     assert option_ids(version("multiple_choice")) == ["x1", "x2", "x3"]
     assert option_ids(version("numeric")) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "html"),
+    [
+        ("`[0]`", "<code>[0]</code>"),
+        ("**all** of them", "<strong>all</strong> of them"),
+        ("a < b & c", "a &lt; b &amp; c"),
+        ('<img src=x onerror="alert(1)">x', "x"),
+        ("[link](javascript:alert(1))", "[link](javascript:alert(1))"),  # refused: text
+        ("# not a heading", "# not a heading"),
+    ],
+)
+def test_options_are_inline_markdown_made_safe(text: str, html: str) -> None:
+    options = [{"id": "a", "text": text, "correct": True}, {"id": "b", "text": "other"}]
+    payload = {"type": "single_choice", "shuffle_options": False, "options": options}
+    row = QuestionVersion(id=1, question_id=1, version=1, title="T", body="B", payload=payload)
+    option = candidate_view(row)["options"][0]
+    assert (option["text"], option["text_html"]) == (text, html)

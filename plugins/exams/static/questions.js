@@ -31,7 +31,11 @@ function choices(legend, type, options, checked) {
     const id = `opt-${index}`;
     const input = el("input", { type, name: "answer", id, value: option.id });
     input.checked = checked.includes(option.id);
-    row.append(input, el("label", { for: id }, option.text));
+    const label = el("label", { for: id }, option.text);
+    // text_html is the option's Markdown rendered inline and sanitised on the server
+    // (plugins/questions/rendering.py), so `code` in an option shows as code.
+    if (option.text_html) label.innerHTML = option.text_html;
+    row.append(input, label);
     set.append(row);
   }
   return set;
