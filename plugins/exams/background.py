@@ -2,9 +2,10 @@
 
 At start-up the process first looks for an outage (and credits it), then starts two loops: the
 heartbeat, which keeps the shared heartbeat row fresh, and the sweeper, which auto-submits
-overdue attempts. Running the sweeper in every process is deliberate: it makes auto-submit
-independent of the job broker, of any one process surviving, and of the browser coming back.
-Sweeping twice is harmless, since closing an attempt is a conditional update.
+overdue attempts and announces results that opened when their exam closed (``release.py``).
+Running the sweeper in every process is deliberate: it makes auto-submit independent of the job
+broker, of any one process surviving, and of the browser coming back. Sweeping twice is
+harmless, since closing an attempt and stamping a release are conditional updates.
 
 A loop never dies on an error (the database may be down, or not migrated yet); it logs the
 error once until it changes, and tries again at the next tick.
@@ -18,7 +19,7 @@ import logging
 from collections.abc import Awaitable, Callable
 
 from core.services import Services
-from plugins.exams import attempts, clock
+from plugins.exams import attempts, clock, release
 from plugins.exams.config import ExamsConfig
 
 log = logging.getLogger(__name__)
@@ -45,7 +46,9 @@ async def beat_once(services: Services) -> None:
 
 
 async def sweep_once(services: Services) -> int:
-    return await attempts.sweep_overdue(services)
+    swept = await attempts.sweep_overdue(services)
+    await release.release_closed(services)
+    return swept
 
 
 async def _loop(name: str, interval: float, step: Callable[[], Awaitable[object]]) -> None:

@@ -194,3 +194,32 @@ async def test_a_candidate_hears_once_when_immediate_results_are_complete(
     )
     await sit(client, candidate, manual, RIGHT["true_false"])  # graded at once, not released
     assert len(events_of(services, "results.")) == 1
+
+
+async def test_results_that_open_at_the_close_are_announced_once(
+    fake_clock: FakeClock, client: Client, services: Services, examiner: User, candidate: User
+) -> None:
+    from plugins.exams.release import release_closed  # noqa: PLC0415
+    from tests.support_tickets.listener_plugin import events_of  # noqa: PLC0415
+
+    closes = fake_clock.current + timedelta(hours=2)
+    at_close = await one_question_exam(
+        client, services, examiner, [candidate], release_policy="after_close", closes_at=closes
+    )
+    early = await one_question_exam(
+        client, services, examiner, [candidate], release_policy="after_close", closes_at=closes
+    )
+    await sit(client, candidate, at_close, RIGHT["true_false"])
+    await sit(client, candidate, early, RIGHT["true_false"])
+    released = await client.post(f"/api/v1/exams/{early['id']}/release", headers=headers(examiner))
+    assert released.status == 200
+    assert await release_closed(services) == []  # not closed yet
+    fake_clock.advance(hours=2)
+    await release_closed(services)  # the sweeper may have been first: either way, once
+    await release_closed(services)
+    announced = [d["exam_id"] for n, d in events_of(services, "results.") if "user_id" not in d]
+    assert sorted(announced) == sorted([early["id"], at_close["id"]])  # early: by its release
+    exam = await (
+        await client.get(f"/api/v1/exams/{at_close['id']}", headers=headers(examiner))
+    ).json()
+    assert exam["released_at"] is not None
