@@ -5,10 +5,14 @@ pressing Release, so nobody would tell the candidates. The sweeper of every proc
 :func:`release_closed`: it stamps ``released_at = closes_at`` on such exams with a conditional
 update (one process wins, a manual release before the close already set it) and emits
 ``results.released`` for the exam once. ``released_at`` then says when results opened, whatever
-opened them.
+opened them. An exam that closed more than :data:`STALE_AFTER` ago (found on the first start
+after an upgrade, or after a long outage) is stamped without a message: news that old would
+only confuse.
 """
 
 from __future__ import annotations
+
+from datetime import timedelta
 
 from sqlalchemy import select, update
 from sqlmodel import col
@@ -17,6 +21,8 @@ from core import domain_events
 from core.services import Services
 from plugins.exams import clock
 from plugins.exams.tables import Exam
+
+STALE_AFTER = timedelta(days=1)
 
 
 async def release_closed(services: Services) -> list[int]:
@@ -38,7 +44,8 @@ async def release_closed(services: Services) -> list[int]:
                 .where(col(Exam.id) == exam_id, col(Exam.released_at).is_(None))
                 .values(released_at=closes_at)
             )
-            if getattr(stamped, "rowcount", 0) == 1 and exam_id is not None:
+            fresh = closes_at is not None and now - closes_at <= STALE_AFTER
+            if getattr(stamped, "rowcount", 0) == 1 and exam_id is not None and fresh:
                 announced.append(exam_id)
         await db.commit()
     for exam_id in announced:

@@ -223,3 +223,20 @@ async def test_results_that_open_at_the_close_are_announced_once(
         await client.get(f"/api/v1/exams/{at_close['id']}", headers=headers(examiner))
     ).json()
     assert exam["released_at"] is not None
+
+
+async def test_results_that_opened_long_ago_are_stamped_without_a_message(
+    fake_clock: FakeClock, client: Client, services: Services, examiner: User, candidate: User
+) -> None:
+    from plugins.exams.release import STALE_AFTER, release_closed  # noqa: PLC0415
+    from tests.support_tickets.listener_plugin import events_of  # noqa: PLC0415
+
+    closes = fake_clock.current + timedelta(hours=1)
+    exam = await one_question_exam(
+        client, services, examiner, [candidate], release_policy="after_close", closes_at=closes
+    )
+    fake_clock.advance(hours=1, seconds=STALE_AFTER.total_seconds() + 60)
+    await release_closed(services)
+    assert [d for _, d in events_of(services, "results.") if d["exam_id"] == exam["id"]] == []
+    body = await (await client.get(f"/api/v1/exams/{exam['id']}", headers=headers(examiner))).json()
+    assert body["released_at"] is not None
