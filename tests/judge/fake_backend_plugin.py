@@ -93,6 +93,10 @@ class FakeJudge:
             return TestResult(
                 name=test.name, verdict=Verdict.TIME_LIMIT, hidden=test.hidden, weight=test.weight
             )
+        except asyncio.CancelledError:  # the app stopped mid-run: leave no process behind
+            process.kill()
+            await asyncio.shield(process.wait())
+            raise
         stdout, stderr = out.decode(errors="replace"), err.decode(errors="replace")
         if process.returncode != 0:
             verdict = Verdict.RUNTIME_ERROR
